@@ -1,0 +1,432 @@
+/**
+ * The docroot store: every read, write, touch and delete of a docroot goes through here, so the
+ * hot layer and the `.stat` times in memory always agree with what farmgate did to the disk.
+ *
+ * On-disk layout (contract section 3): the cached file for document path P is `docroot + P`;
+ * `P.h` holds the replayed headers (JSON with a version field), `P.ttl` an empty file whose mtime
+ * is the expiry, `.stat` files mark flushes. Temporary files are named `.fgtmp-…` in the target's
+ * folder (rename is atomic only within a file system) and are refused to requests.
+ *
+ * Symlinks: nothing is read, written, touched or deleted outside the docroot's real path. Each
+ * folder is resolved with realpath before use; a folder whose real path leaves the docroot is
+ * treated as absent.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { finished } from 'node:stream/promises';
+import type { CachedFile, HotLayer } from './hot-layer.js';
+import { TMP_MARKER, joinDocroot } from './doc-path.js';
+import { statLookupOrder } from './stat-files.js';
+
+export const HEADERS_FILE_VERSION = 1;
+
+export interface StoredHeadersFile {
+  v: typeof HEADERS_FILE_VERSION;
+  headers: [string, string][];
+}
+
+export interface DocrootCacheOptions {
+  readonly hot: HotLayer;
+  readonly now?: () => number;
+  /** Called with every I/O failure that was absorbed (logged and counted by the caller). */
+  readonly onError?: (op: string, docPath: string, err: unknown) => void;
+}
+
+interface StatTime {
+  mtimeMs: number | undefined;
+  checkedAt: number;
+}
+
+let tmpCounter = 0;
+
+export class DocrootCache {
+  readonly docroot: string;
+  readonly realDocroot: string;
+  readonly #hot: HotLayer;
+  readonly #now: () => number;
+  readonly #onError: (op: string, docPath: string, err: unknown) => void;
+  /** abs path of a `.stat` → its mtime (undefined = absent) and when that was read */
+  readonly #stats = new Map<string, StatTime>();
+
+  private constructor(docroot: string, realDocroot: string, opts: DocrootCacheOptions) {
+    this.docroot = docroot;
+    this.realDocroot = realDocroot;
+    this.#hot = opts.hot;
+    this.#now = opts.now ?? Date.now;
+    this.#onError = opts.onError ?? (() => {});
+  }
+
+  /** Creates the docroot folder if needed and resolves its real path. */
+  static async open(docroot: string, opts: DocrootCacheOptions): Promise<DocrootCache> {
+    await fs.mkdir(docroot, { recursive: true });
+    const real = await fs.realpath(docroot);
+    return new DocrootCache(path.resolve(docroot), real, opts);
+  }
+
+  abs(docPath: string): string {
+    return joinDocroot(this.docroot, docPath);
+  }
+
+  /** Is a real path inside the real docroot? */
+  #inside(real: string): boolean {
+    return real === this.realDocroot || real.startsWith(this.realDocroot + path.sep);
+  }
+
+  /** The folder's real path if it exists and stays inside the docroot, else undefined. */
+  async #safeDir(absDir: string): Promise<string | undefined> {
+    try {
+      const real = await fs.realpath(absDir);
+      return this.#inside(real) ? real : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * mkdir -p for a folder inside the docroot, refusing to create anything below an existing
+   * folder whose real path leaves the docroot. Returns false when refused.
+   */
+  async #ensureDir(absDir: string): Promise<boolean> {
+    let existing = absDir;
+    while (true) {
+      try {
+        const st = await fs.stat(existing);
+        if (!st.isDirectory()) return false;
+        break;
+      } catch {
+        const parent = path.dirname(existing);
+        if (parent === existing) return false;
+        existing = parent;
+      }
+    }
+    if (!(await this.#safeDir(existing))) return false;
+    if (existing !== absDir) await fs.mkdir(absDir, { recursive: true });
+    return true;
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  /**
+   * The cached file for a document path: from the hot layer when it was checked against the
+   * disk within `checkIntervalMs`, else from disk. Undefined when not cached.
+   */
+  async lookup(docPath: string, checkIntervalMs: number): Promise<CachedFile | undefined> {
+    const absPath = this.abs(docPath);
+    const now = this.#now();
+    const hot = this.#hot.get(absPath);
+    if (hot && now - hot.checkedAt < checkIntervalMs) return hot;
+    if (hot) {
+      try {
+        const st = await fs.stat(absPath);
+        if (st.isFile() && st.mtimeMs === hot.mtimeMs && st.size === hot.size) {
+          hot.checkedAt = now;
+          return hot;
+        }
+      } catch {
+        /* gone: fall through to a fresh read */
+      }
+      this.#hot.delete(absPath);
+    }
+    return this.#load(docPath, absPath, now);
+  }
+
+  /** Synchronous hot-layer peek for the fast path; undefined when a disk check is due. */
+  peek(docPath: string, checkIntervalMs: number): CachedFile | undefined {
+    const hot = this.#hot.get(this.abs(docPath));
+    return hot && this.#now() - hot.checkedAt < checkIntervalMs ? hot : undefined;
+  }
+
+  async #load(docPath: string, absPath: string, now: number): Promise<CachedFile | undefined> {
+    let st;
+    try {
+      st = await fs.stat(absPath);
+    } catch {
+      return undefined;
+    }
+    if (!st.isFile()) return undefined;
+    if (!(await this.#safeDir(path.dirname(absPath)))) return undefined;
+    const [headers, ttlExpiresMs] = await Promise.all([this.#readHeaders(absPath), this.#readTtl(absPath)]);
+    let body: Buffer | undefined;
+    if (st.size <= this.#hot.maxEntryBytes) {
+      try {
+        body = await fs.readFile(absPath);
+      } catch {
+        return undefined;
+      }
+      if (body.length !== st.size) {
+        // Replaced while we read it: take the next request's read instead.
+        return undefined;
+      }
+    }
+    const entry: CachedFile = { absPath, mtimeMs: st.mtimeMs, size: st.size, headers, ttlExpiresMs, body, checkedAt: now };
+    this.#hot.set(entry);
+    return entry;
+  }
+
+  async #readHeaders(absPath: string): Promise<[string, string][]> {
+    try {
+      const parsed = JSON.parse(await fs.readFile(absPath + '.h', 'utf8')) as Partial<StoredHeadersFile>;
+      if (parsed.v === HEADERS_FILE_VERSION && Array.isArray(parsed.headers)) {
+        return parsed.headers.filter(
+          (h): h is [string, string] => Array.isArray(h) && typeof h[0] === 'string' && typeof h[1] === 'string',
+        );
+      }
+    } catch {
+      /* no or unreadable .h: the body alone is served */
+    }
+    return [];
+  }
+
+  async #readTtl(absPath: string): Promise<number | undefined> {
+    try {
+      return (await fs.stat(absPath + '.ttl')).mtimeMs;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * The mtime of the `.stat` that governs a document path (nearest existing one from its folder
+   * capped at statfileslevel, walking up), or undefined when none exists.
+   */
+  async nearestStat(docPath: string, statfileslevel: number, checkIntervalMs: number): Promise<number | undefined> {
+    const now = this.#now();
+    for (const dir of statLookupOrder(docPath, statfileslevel)) {
+      const abs = path.join(this.docroot, dir, '.stat');
+      let t = this.#stats.get(abs);
+      if (!t || now - t.checkedAt >= checkIntervalMs) {
+        t = { mtimeMs: await statMtime(abs), checkedAt: now };
+        this.#stats.set(abs, t);
+      }
+      if (t.mtimeMs !== undefined) return t.mtimeMs;
+    }
+    return undefined;
+  }
+
+  /** Synchronous variant for the fast path; 'check' when a disk read is due. */
+  peekNearestStat(docPath: string, statfileslevel: number, checkIntervalMs: number): number | undefined | 'check' {
+    const now = this.#now();
+    for (const dir of statLookupOrder(docPath, statfileslevel)) {
+      const t = this.#stats.get(path.join(this.docroot, dir, '.stat'));
+      if (!t || now - t.checkedAt >= checkIntervalMs) return 'check';
+      if (t.mtimeMs !== undefined) return t.mtimeMs;
+    }
+    return undefined;
+  }
+
+  createReadStream(absPath: string) {
+    return fs.open(absPath, 'r').then((h) => h.createReadStream());
+  }
+
+  // ---------------------------------------------------------------- writing
+
+  /**
+   * Starts an atomic write of a cached file. The file's mtime will be `startedAt`, the moment
+   * its render request started, so a flush landing meanwhile leaves it stale.
+   */
+  beginWrite(docPath: string, startedAt: number): CacheWrite {
+    return new CacheWrite(this, docPath, startedAt);
+  }
+
+  /** @internal used by CacheWrite */
+  async openTemp(docPath: string): Promise<{ tmp: string; stream: WriteStream } | undefined> {
+    const absPath = this.abs(docPath);
+    const dir = path.dirname(absPath);
+    if (!(await this.#ensureDir(dir))) {
+      throw new Error(`folder of ${docPath} is outside the docroot or not a folder`);
+    }
+    const tmp = path.join(dir, `${TMP_MARKER}${path.basename(absPath)}.${process.pid}.${++tmpCounter}`);
+    const stream = createWriteStream(tmp, { flags: 'wx' });
+    return { tmp, stream };
+  }
+
+  /** @internal used by CacheWrite: moves a completed temp file into place with its sidecars. */
+  async install(
+    docPath: string,
+    tmp: string,
+    startedAt: number,
+    headers: [string, string][],
+    ttlExpiresMs: number | undefined,
+    body: Buffer | undefined,
+    size: number,
+  ): Promise<void> {
+    const absPath = this.abs(docPath);
+    const when = new Date(startedAt);
+    await fs.utimes(tmp, when, when);
+    const hFile: StoredHeadersFile = { v: HEADERS_FILE_VERSION, headers };
+    await writeAtomic(absPath + '.h', JSON.stringify(hFile));
+    if (ttlExpiresMs !== undefined) {
+      await writeAtomic(absPath + '.ttl', '');
+      const exp = new Date(ttlExpiresMs);
+      await fs.utimes(absPath + '.ttl', exp, exp);
+    } else {
+      await fs.rm(absPath + '.ttl', { force: true });
+    }
+    await fs.rename(tmp, absPath);
+    this.#hot.set({ absPath, mtimeMs: startedAt, size, headers, ttlExpiresMs, body, checkedAt: this.#now() });
+  }
+
+  reportError(op: string, docPath: string, err: unknown): void {
+    this.#onError(op, docPath, err);
+  }
+
+  get hot(): HotLayer {
+    return this.#hot;
+  }
+
+  // ---------------------------------------------------------------- flushing
+
+  /**
+   * Touches (creates if missing) the `.stat` in a folder of the docroot, setting its mtime to
+   * `at`. Returns the absolute path touched, or undefined when the folder is outside the docroot.
+   */
+  async touchStat(dirDocPath: string, at: number): Promise<string | undefined> {
+    const absDir = dirDocPath === '/' ? this.docroot : this.abs(dirDocPath);
+    if (!(await this.#ensureDir(absDir))) return undefined;
+    const file = path.join(absDir, '.stat');
+    const when = new Date(at);
+    const handle = await fs.open(file, 'a');
+    await handle.close();
+    await fs.utimes(file, when, when);
+    this.#stats.set(file, { mtimeMs: at, checkedAt: this.#now() });
+    return file;
+  }
+
+  /** Names in a folder of the docroot (empty when absent or outside). */
+  async list(dirDocPath: string): Promise<string[]> {
+    const absDir = dirDocPath === '/' ? this.docroot : this.abs(dirDocPath);
+    if (!(await this.#safeDir(absDir))) return [];
+    try {
+      return await fs.readdir(absDir);
+    } catch {
+      return [];
+    }
+  }
+
+  /**
+   * Deletes a file or a folder tree at a document path (never following symlinks: a link is
+   * removed, not its target). Returns true when something was deleted.
+   */
+  async remove(docPath: string): Promise<boolean> {
+    const absPath = this.abs(docPath);
+    if (absPath === this.docroot) throw new Error('refusing to delete the docroot itself');
+    if (!(await this.#safeDir(path.dirname(absPath)))) return false;
+    let st;
+    try {
+      st = await fs.lstat(absPath);
+    } catch {
+      return false;
+    }
+    await fs.rm(absPath, { recursive: true, force: true });
+    if (st.isDirectory()) this.#forgetTree(absPath);
+    else {
+      this.#hot.delete(absPath);
+      if (path.basename(absPath) === '.stat') this.#stats.delete(absPath);
+    }
+    return true;
+  }
+
+  #forgetTree(absDir: string): void {
+    this.#hot.deleteUnder(absDir);
+    const prefix = absDir + path.sep;
+    for (const key of this.#stats.keys()) if (key.startsWith(prefix)) this.#stats.delete(key);
+  }
+}
+
+/** One atomic cache write: stream chunks, then commit (rename into place) or abort. */
+export class CacheWrite {
+  #open: Promise<{ tmp: string; stream: WriteStream } | undefined> | undefined;
+  #failed = false;
+  #size = 0;
+  #chunks: Buffer[] | undefined = [];
+
+  constructor(
+    readonly cache: DocrootCache,
+    readonly docPath: string,
+    readonly startedAt: number,
+  ) {}
+
+  #target() {
+    this.#open ??= this.cache.openTemp(this.docPath).then(
+      (t) => {
+        t?.stream.on('error', (err) => this.#fail('write', err));
+        return t;
+      },
+      (err) => {
+        this.#fail('open', err);
+        return undefined;
+      },
+    );
+    return this.#open;
+  }
+
+  #fail(op: string, err: unknown): void {
+    if (!this.#failed) this.cache.reportError(op, this.docPath, err);
+    this.#failed = true;
+  }
+
+  get failed(): boolean {
+    return this.#failed;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Buffers for the hot layer while small; never throws. */
+  write(chunk: Buffer): void {
+    if (this.#failed) return;
+    this.#size += chunk.length;
+    if (this.#chunks) {
+      if (this.#size <= this.cache.hot.maxEntryBytes) this.#chunks.push(chunk);
+      else this.#chunks = undefined;
+    }
+    void this.#target().then((t) => {
+      if (t && !this.#failed) t.stream.write(chunk);
+    });
+  }
+
+  /** Moves the complete file into place. Never throws; a failure is reported and cleaned up. */
+  async commit(headers: [string, string][], ttlExpiresMs: number | undefined): Promise<boolean> {
+    const t = await this.#target();
+    if (!t || this.#failed) {
+      await this.abort();
+      return false;
+    }
+    try {
+      t.stream.end();
+      await finished(t.stream);
+      const body = this.#chunks ? Buffer.concat(this.#chunks) : undefined;
+      await this.cache.install(this.docPath, t.tmp, this.startedAt, headers, ttlExpiresMs, body, this.#size);
+      return true;
+    } catch (err) {
+      this.#fail('commit', err);
+      await fs.rm(t.tmp, { force: true }).catch(() => {});
+      return false;
+    }
+  }
+
+  /** Drops the temporary file. */
+  async abort(): Promise<void> {
+    this.#failed = true;
+    const t = await this.#open;
+    if (!t) return;
+    t.stream.destroy();
+    await fs.rm(t.tmp, { force: true }).catch(() => {});
+  }
+}
+
+async function statMtime(abs: string): Promise<number | undefined> {
+  try {
+    return (await fs.stat(abs)).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeAtomic(file: string, content: string): Promise<void> {
+  const tmp = path.join(path.dirname(file), `${TMP_MARKER}${path.basename(file)}.${process.pid}.${++tmpCounter}`);
+  await fs.writeFile(tmp, content);
+  await fs.rename(tmp, file);
+}
