@@ -26,6 +26,7 @@ export const ERRORS = {
   FG_FLUSH_BAD_URI: { status: 400, message: 'invalid refetch URI' },
   FG_FLUSH_IO: { status: 500, message: 'flush could not be applied' },
   FG_FLUSH_METHOD: { status: 405, message: 'flush accepts GET and POST' },
+  FG_FLUSH_NOT_RECORDED: { status: 503, message: 'flush applied locally but not recorded for the web farm' },
   FG_CLI_USAGE: { status: 2, message: 'bad command line' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

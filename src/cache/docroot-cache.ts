@@ -305,6 +305,21 @@ export class DocrootCache {
   }
 
   /**
+   * Entries of a folder of the docroot with their type, without following symlinks (a link is
+   * never a directory here). Empty when the folder is absent or outside the docroot.
+   */
+  async listEntries(dirDocPath: string): Promise<{ name: string; isDirectory: boolean }[]> {
+    const absDir = dirDocPath === '/' ? this.docroot : this.abs(dirDocPath);
+    if (!(await this.#safeDir(absDir))) return [];
+    try {
+      const entries = await fs.readdir(absDir, { withFileTypes: true });
+      return entries.map((e) => ({ name: e.name, isDirectory: e.isDirectory() }));
+    } catch {
+      return [];
+    }
+  }
+
+  /**
    * Deletes a file or a folder tree at a document path (never following symlinks: a link is
    * removed, not its target). Returns true when something was deleted.
    */

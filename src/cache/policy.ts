@@ -133,8 +133,9 @@ export function ttlExpiry(headers: IncomingHttpHeaders, now: number): number | u
   }
   const expires = joinHeader(headers['expires']);
   if (expires) {
-    const t = Date.parse(expires);
-    // An invalid Expires ("0", "-1") means already expired (RFC 9111 §5.3).
+    // An invalid Expires ("0", "-1") means already expired (RFC 9111 §5.3). V8's Date.parse
+    // reads "0" as the year 2000, so an HTTP-date must at least name its month.
+    const t = /[a-z]{3}/i.test(expires) ? Date.parse(expires) : NaN;
     return Number.isNaN(t) ? now : t;
   }
   return undefined;

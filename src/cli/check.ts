@@ -1,0 +1,34 @@
+/**
+ * `farmgate check --config FILE`: exit 0 with a summary, or 1 with every error as
+ * `FILE:LINE:COL path.to.key: message`.
+ */
+import type { Command } from 'commander';
+import { loadConfig } from '../config/index.js';
+import { color, printConfigError } from './output.js';
+
+export function checkCommand(program: Command): void {
+  program
+    .command('check')
+    .description('validate a config file and print a summary')
+    .requiredOption('-c, --config <file>', 'config file (YAML)')
+    .action(async (opts: { config: string }) => {
+      let config;
+      try {
+        config = await loadConfig(opts.config);
+      } catch (err) {
+        printConfigError(err);
+        process.exitCode = 1;
+        return;
+      }
+      const out: string[] = [`${color.green('ok')} ${opts.config}: ${config.farms.length} farm(s)`];
+      out.push(`  listen ${config.server.listen}${config.server.admin ? `, admin ${config.server.admin}` : ''}, server name ${config.server.name}`);
+      out.push(`  flush ${config.flush.path} from ${config.flush.allowedClients.join(' ')} (unrouted: ${config.flush.unrouted})`);
+      for (const f of config.farms) {
+        out.push(`  farm ${color.bold(f.name)}: hosts ${f.virtualhosts.join(' ')}`);
+        out.push(`    docroot ${f.docroot}, statfileslevel ${f.cache.statfileslevel}, renders ${f.renders.map((r) => r.url).join(' ')}`);
+        out.push(`    flushRoutes ${f.flushRoutes.length ? f.flushRoutes.join(' ') : color.red('(none: this farm never receives flushes)')}`);
+      }
+      out.push(`  propagation ${config.propagation.mode}`);
+      process.stdout.write(out.join('\n') + '\n');
+    });
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+/**
+ * The farmgate command line: one file per command (nitro src/cli).
+ */
+import { Command } from 'commander';
+import { checkCommand } from './check.js';
+import { explainCommand } from './explain.js';
+import { flushCommand } from './flush.js';
+import { serveCommand } from './serve.js';
+
+export function buildProgram(): Command {
+  const program = new Command('farmgate')
+    .description('dispatcher cache and flush router for CMS web farms')
+    .showHelpAfterError('(run with --help for usage)');
+  serveCommand(program);
+  checkCommand(program);
+  explainCommand(program);
+  flushCommand(program);
+  return program;
+}
+
+await buildProgram().parseAsync(process.argv);

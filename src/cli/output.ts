@@ -1,0 +1,20 @@
+/** Shared CLI output helpers: colour only on a TTY, config errors one per line. */
+import { ConfigError, formatProblem } from '../errors.js';
+
+const tty = process.stdout.isTTY === true && !process.env.NO_COLOR;
+export const color = {
+  red: (s: string) => (tty ? `\x1b[31m${s}\x1b[0m` : s),
+  green: (s: string) => (tty ? `\x1b[32m${s}\x1b[0m` : s),
+  dim: (s: string) => (tty ? `\x1b[2m${s}\x1b[0m` : s),
+  bold: (s: string) => (tty ? `\x1b[1m${s}\x1b[0m` : s),
+};
+
+/** Prints every problem of a ConfigError as `FILE:LINE:COL path: message` on stderr. */
+export function printConfigError(err: unknown): void {
+  if (err instanceof ConfigError) {
+    for (const p of err.problems) process.stderr.write(formatProblem(p) + '\n');
+    process.stderr.write(`${err.problems.length} problem(s); fix them and run \`farmgate check --config FILE\` again.\n`);
+  } else {
+    process.stderr.write(`error: ${(err as Error).message}\n`);
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * createApp(deps): the composition of the public and admin handlers around one swappable
+ * Runtime. It never listens (tests and main.ts own the servers).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HotLayer } from '../cache/hot-layer.js';
+import type { Config } from '../config/index.js';
+import { AppError } from '../errors.js';
+import { createFlushHandler } from '../flush/handler.js';
+import type { Logger } from '../logger.js';
+import { createMetrics, type Metrics } from '../metrics.js';
+import { createRuntime, type Runtime } from '../runtime.js';
+import { createServeHandler } from '../serve/handler.js';
+import { sendError } from '../serve/send.js';
+import { compileAddressList } from './client-address.js';
+import { createAdminHandler } from './admin.js';
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly metrics?: Metrics;
+  readonly now?: () => number;
+}
+
+export interface App {
+  /** The public listener's request handler (pages and flushes). */
+  readonly handlePublic: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The admin listener's request handler. */
+  readonly handleAdmin: (req: IncomingMessage, res: ServerResponse) => void;
+  runtime(): Runtime;
+  /** Swaps in a new config; requests in flight finish on the runtime they started with. */
+  reload(config: Config): Promise<void>;
+  readonly metrics: Metrics;
+  readonly hot: HotLayer;
+  close(): Promise<void>;
+}
+
+export async function createApp(deps: AppDeps): Promise<App> {
+  const metrics = deps.metrics ?? createMetrics({ defaultMetrics: true });
+  const memory = deps.config.server.memory;
+  const hot = new HotLayer(memory.maxBytes, memory.maxEntryBytes);
+  let current = await createRuntime({ config: deps.config, log: deps.log, metrics, hot, ...(deps.now ? { now: deps.now } : {}) });
+  let trusted = compileAddressList(deps.config.server.trustedProxies);
+  const getRuntime = () => current;
+
+  const serve = createServeHandler({
+    getRuntime,
+    isTrustedPeer: (_rt, peer) => trusted(peer),
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+  const flush = createFlushHandler({ getRuntime, refetch: serve.refetch });
+
+  function handlePublic(req: IncomingMessage, res: ServerResponse): void {
+    const rt = current;
+    const url = req.url ?? '/';
+    if (url.length > rt.config.server.limits.urlBytes) {
+      sendError(res, new AppError('FG_URL_TOO_LONG'), 'PASS');
+      return;
+    }
+    const q = url.indexOf('?');
+    if ((q < 0 ? url : url.slice(0, q)) === rt.config.flush.path) {
+      flush(req, res).catch((err: unknown) => {
+        rt.log.error({ err }, 'flush handler failed');
+        sendError(res, err instanceof AppError ? err : new AppError('FG_FLUSH_IO', (err as Error).message), undefined);
+      });
+      return;
+    }
+    serve.handle(req, res);
+  }
+
+  const handleAdmin = createAdminHandler({ getRuntime, metrics });
+
+  return {
+    handlePublic,
+    handleAdmin,
+    runtime: getRuntime,
+    metrics,
+    hot,
+    async reload(config) {
+      const previous = current;
+      current = await createRuntime({
+        config,
+        log: deps.log,
+        metrics,
+        hot,
+        caches: (previous as Runtime & { caches?: Map<string, never> }).caches,
+        ...(deps.now ? { now: deps.now } : {}),
+      });
+      trusted = compileAddressList(config.server.trustedProxies);
+      // Let requests in flight on the old runtime finish before its pools close.
+      setTimeout(() => void previous.close(), 30_000).unref();
+    },
+    async close() {
+      await current.close();
+    },
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * Listening: the public and admin HTTP servers around an App. The only place that opens ports.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { App } from './app.js';
+import type { Config } from '../config/index.js';
+
+export function parseListen(value: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(value);
+  if (m) return { host: (m[1] ?? m[2])!, port: Number(m[3]) };
+  return { host: '127.0.0.1', port: Number(value) };
+}
+
+export interface Listening {
+  readonly public: http.Server;
+  readonly admin: http.Server | undefined;
+  readonly publicUrl: string;
+  readonly adminUrl: string | undefined;
+  close(): Promise<void>;
+}
+
+function listen(server: http.Server, address: { host: string; port: number }): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => {
+      server.off('error', reject);
+      const a = server.address() as AddressInfo;
+      const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+      resolve(`http://${host}:${a.port}`);
+    });
+  });
+}
+
+/** Starts the listeners; `overrides` lets tests bind port 0. */
+export async function startServers(
+  app: App,
+  config: Config,
+  overrides: { listen?: string; admin?: string | null } = {},
+): Promise<Listening> {
+  const limits = config.server.limits;
+  const pub = http.createServer(
+    {
+      maxHeaderSize: limits.headerBytes,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: 0,
+      // Longer than nginx's and Apache's upstream keep-alive, so the front server closes first.
+      keepAliveTimeout: 75_000,
+    },
+    app.handlePublic,
+  );
+  const publicUrl = await listen(pub, parseListen(overrides.listen ?? config.server.listen));
+  const adminAddr = overrides.admin === null ? undefined : (overrides.admin ?? config.server.admin);
+  let admin: http.Server | undefined;
+  let adminUrl: string | undefined;
+  if (adminAddr) {
+    admin = http.createServer({ keepAliveTimeout: 5000 }, app.handleAdmin);
+    adminUrl = await listen(admin, parseListen(adminAddr));
+  }
+  return {
+    public: pub,
+    admin,
+    publicUrl,
+    adminUrl,
+    async close() {
+      const closing = [pub, admin].filter((s): s is http.Server => s !== undefined).map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.close(() => resolve());
+            s.closeIdleConnections();
+          }),
+      );
+      const timer = setTimeout(() => [pub, admin].forEach((s) => s?.closeAllConnections()), 5000);
+      await Promise.all(closing);
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,180 @@
+/**
+ * Cache fills: one render request per cached file at a time, its body streamed to the client
+ * and to a temporary file at once, then renamed into place.
+ *
+ * "Concurrent misses for one file make one render request; the others wait for it. While a
+ * stale file is being re-fetched, concurrent requests get the stale copy." (contract section 3)
+ * The in-flight entry is removed in a `finally`, whatever happens (undici deduplicate.js).
+ */
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { AppError } from '../errors.js';
+import type { Farm } from '../farms/farm.js';
+import type { CachedFile } from '../cache/hot-layer.js';
+import { isStorable, ttlExpiry } from '../cache/policy.js';
+import type { Runtime } from '../runtime.js';
+import { clientResponseHeaders, headersToStore } from './headers.js';
+import { isTimeoutError } from './render-client.js';
+import { sendCached, sendError, toAppError, writeChunk, X_CACHE, type CacheStatus } from './send.js';
+
+/** What a fill left for the requests that waited on it. */
+export type FillOutcome =
+  | { kind: 'stored' }
+  | { kind: 'response'; status: number; headers: IncomingHttpHeaders; body: Buffer }
+  | { kind: 'error'; error: AppError }
+  | { kind: 'none' };
+
+const STALE_ON_STATUS = new Set([502, 503, 504, 429]);
+/** Non-storable answers up to this size are handed to waiting requests instead of re-fetched. */
+const SHARE_LIMIT = 256 * 1024;
+
+export interface FillRequest {
+  readonly rt: Runtime;
+  readonly farm: Farm;
+  readonly docPath: string;
+  /** Path and query as sent to the render. */
+  readonly renderPath: string;
+  readonly headers: Record<string, string | string[]>;
+  /** The stale copy, when this fill refreshes one. */
+  readonly stale: CachedFile | undefined;
+  /** The client to answer, or undefined for a background fill (refetch, warming). */
+  readonly res: ServerResponse | undefined;
+  readonly headOnly: boolean;
+  readonly now: () => number;
+}
+
+export interface FillResult {
+  readonly outcome: FillOutcome;
+  readonly cache: CacheStatus;
+  readonly status: number;
+  readonly renderMs: number | undefined;
+}
+
+export class InFlight {
+  readonly #fills = new Map<string, Promise<FillOutcome>>();
+
+  get(absPath: string): Promise<FillOutcome> | undefined {
+    return this.#fills.get(absPath);
+  }
+
+  get size(): number {
+    return this.#fills.size;
+  }
+
+  /** Runs a fill as the one in flight for this file; the entry is always cleared. */
+  run(absPath: string, fill: () => Promise<FillResult>): Promise<FillResult> {
+    let resolve!: (o: FillOutcome) => void;
+    this.#fills.set(absPath, new Promise<FillOutcome>((r) => (resolve = r)));
+    let outcome: FillOutcome = { kind: 'none' };
+    return fill()
+      .then((result) => {
+        outcome = result.outcome;
+        return result;
+      })
+      .finally(() => {
+        this.#fills.delete(absPath);
+        resolve(outcome);
+      });
+  }
+}
+
+/**
+ * Fetches a cacheable document from the farm's render and stores it when the response is
+ * storable, answering `res` (if any) as the bytes arrive.
+ */
+export async function fill(f: FillRequest): Promise<FillResult> {
+  const { rt, farm, res } = f;
+  const cacheCfg = farm.config.cache;
+  const startedAt = f.now();
+  let renderMs: number | undefined;
+  let response;
+  try {
+    response = await rt.renderClientFor(farm).request({ method: 'GET', path: f.renderPath, headers: f.headers });
+    renderMs = f.now() - startedAt;
+  } catch (err) {
+    const error = toAppError(err);
+    rt.metrics.renderRequests.inc({
+      farm: farm.name,
+      outcome: error.code === 'FG_RENDER_TIMEOUT' ? 'timeout' : error.code === 'FG_RENDER_UNREACHABLE' ? 'unreachable' : 'error',
+    });
+    if (f.stale && cacheCfg.serveStaleOnError) {
+      if (res) await sendCached(res, f.stale, 'STALE');
+      return { outcome: { kind: 'none' }, cache: 'STALE', status: 200, renderMs };
+    }
+    if (res) sendError(res, error, 'MISS');
+    return { outcome: { kind: 'error', error }, cache: 'MISS', status: error.status, renderMs };
+  }
+  rt.metrics.renderRequests.inc({ farm: farm.name, outcome: response.statusCode < 500 ? 'ok' : 'error' });
+  rt.metrics.renderDuration.observe({ farm: farm.name }, (renderMs ?? 0) / 1000);
+
+  const { statusCode, headers, body } = response;
+  if (f.stale && cacheCfg.serveStaleOnError && STALE_ON_STATUS.has(statusCode)) {
+    body.resume();
+    if (res) await sendCached(res, f.stale, 'STALE');
+    return { outcome: { kind: 'none' }, cache: 'STALE', status: 200, renderMs };
+  }
+
+  const cl = headers['content-length'];
+  const storable = isStorable({ status: statusCode, headers, bodyLength: cl === undefined ? undefined : Number(cl) });
+  const outHeaders = clientResponseHeaders(headers);
+  outHeaders[X_CACHE] = 'MISS';
+  const writer = storable.ok ? rt.cacheFor(farm).beginWrite(f.docPath, startedAt) : undefined;
+  const shareable = !storable.ok && headers['set-cookie'] === undefined && !/private|no-store/i.test(String(headers['cache-control'] ?? ''));
+  let shared: Buffer[] | undefined = shareable ? [] : undefined;
+  let sharedBytes = 0;
+
+  if (res && !res.headersSent) res.writeHead(statusCode, outHeaders);
+  const toClient = res !== undefined && !f.headOnly;
+  // The last chunk is held back until the file is committed (see below).
+  let held: Buffer | undefined;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      writer?.write(chunk);
+      if (shared) {
+        sharedBytes += chunk.length;
+        if (sharedBytes <= SHARE_LIMIT) shared.push(chunk);
+        else shared = undefined;
+      }
+      if (toClient && held) {
+        const w = writeChunk(res, held);
+        if (w !== true) await w;
+      }
+      held = chunk;
+    }
+  } catch (err) {
+    // The render failed mid-body (reset, timeout between bytes): nothing of it is kept, and the
+    // client sees a cut connection rather than a short page that looks complete.
+    await writer?.abort();
+    rt.metrics.renderRequests.inc({ farm: farm.name, outcome: isTimeoutError(err) ? 'timeout' : 'error' });
+    rt.log.warn({ farm: farm.name, path: f.docPath, err: (err as Error).message }, 'render failed mid-body');
+    res?.destroy();
+    const error = new AppError('FG_RENDER_BAD_RESPONSE', `render failed mid-body: ${(err as Error).message}`, { cause: err });
+    return { outcome: { kind: 'error', error }, cache: 'MISS', status: statusCode, renderMs };
+  }
+  // Commit before the client's last byte: once a client has the whole page, the next request
+  // for it is a HIT (a newcomer's curl-twice works as expected). Committing costs a rename.
+  let outcome: FillOutcome = { kind: 'none' };
+  if (writer) {
+    if (writer.size === 0) await writer.abort(); // "no zero-length files"
+    else {
+      const ttl = cacheCfg.enableTTL ? ttlExpiry(headers, startedAt) : undefined;
+      if (await writer.commit(headersToStore(headers, farm.storedHeaders), ttl)) outcome = { kind: 'stored' };
+    }
+  } else if (shared) {
+    outcome = { kind: 'response', status: statusCode, headers, body: Buffer.concat(shared) };
+  }
+  if (res) {
+    if (toClient && held) res.end(held);
+    else res.end();
+  }
+  return { outcome, cache: 'MISS', status: statusCode, renderMs };
+}
+
+/** Replays a fill's non-stored response to a request that waited for it. */
+export function sendShared(res: ServerResponse, o: Extract<FillOutcome, { kind: 'response' }>): void {
+  const headers = clientResponseHeaders(o.headers);
+  headers[X_CACHE] = 'MISS';
+  headers['content-length'] = o.body.length;
+  delete headers['transfer-encoding'];
+  res.writeHead(o.status, headers);
+  res.end(res.req.method === 'HEAD' ? undefined : o.body);
+}

@@ -1,0 +1,248 @@
+/**
+ * The serving path: the product's hottest code, a plain node:http handler (no framework).
+ *
+ *   farm (Host) → document path → internal names → filter → cacheable?
+ *     no  → PASS: streamed to a render and back
+ *     yes → cached and fresh → HIT (from memory when hot)
+ *           cached and stale → refetch (others get the stale copy meanwhile) → MISS | STALE
+ *           not cached       → fill (others wait for it) → MISS
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { isInternalName, toDocPath } from '../cache/doc-path.js';
+import type { CachedFile } from '../cache/hot-layer.js';
+import { isCacheable } from '../cache/policy.js';
+import { freshness } from '../cache/stat-files.js';
+import { AppError } from '../errors.js';
+import type { Farm } from '../farms/farm.js';
+import { selectFarm } from '../farms/select.js';
+import { decomposeSlingUrl } from '../farms/sling-url.js';
+import type { Runtime } from '../runtime.js';
+import { fill, InFlight, sendShared, type FillResult } from './fill.js';
+import { clientResponseHeaders, renderRequestHeaders } from './headers.js';
+import type { RefetchResult } from './refetch.js';
+import { sendCached, sendError, toAppError, X_CACHE, type CacheStatus } from './send.js';
+
+export interface ServeDeps {
+  readonly getRuntime: () => Runtime;
+  /** Is this TCP peer a trusted proxy? (its X-Forwarded-* headers are believed) */
+  readonly isTrustedPeer: (rt: Runtime, peer: string) => boolean;
+  readonly now?: () => number;
+}
+
+interface RequestLog {
+  farm?: string;
+  cache?: CacheStatus;
+  renderMs?: number | undefined;
+}
+
+export function createServeHandler(deps: ServeDeps) {
+  const now = deps.now ?? Date.now;
+  const inFlight = new InFlight();
+
+  function peerOf(req: IncomingMessage): string {
+    const a = req.socket.remoteAddress ?? '';
+    return a.startsWith('::ffff:') ? a.slice(7) : a;
+  }
+
+  async function serve(req: IncomingMessage, res: ServerResponse, rt: Runtime, log: RequestLog): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const rawPath = q < 0 ? url : url.slice(0, q);
+    const query = q < 0 ? undefined : url.slice(q + 1);
+    const method = req.method ?? 'GET';
+
+    const farm = selectFarm(rt.farms, req.headers.host);
+    if (!farm) return pass(res, log, new AppError('FG_NO_FARM', `no farm for host ${JSON.stringify(req.headers.host ?? '')}`));
+    log.farm = farm.name;
+    const mapped = toDocPath(rawPath);
+    if (!mapped.ok) return pass(res, log, new AppError('FG_BAD_PATH', `bad request path: ${mapped.reason}`));
+    const docPath = mapped.docPath;
+    if (isInternalName(docPath)) return pass(res, log, new AppError('FG_INTERNAL_FILE'));
+    const sling = decomposeSlingUrl(docPath);
+    if (!farm.filter({ ...sling, method, query })) return pass(res, log, new AppError('FG_FILTERED'));
+
+    const cacheCfg = farm.config.cache;
+    const cacheable = isCacheable(
+      { method, docPath, query, authorization: req.headers.authorization !== undefined, cookie: req.headers.cookie },
+      { allowAuthorized: cacheCfg.allowAuthorized, ignoresParam: farm.ignoresParam, cacheAllows: farm.cacheAllows },
+    );
+    const peer = peerOf(req);
+    const peerTrusted = deps.isTrustedPeer(rt, peer);
+    if (!cacheable.ok) return passThrough(req, res, rt, farm, url, peer, peerTrusted, log);
+
+    const cache = rt.cacheFor(farm);
+    const interval = cacheCfg.statCheckIntervalMs;
+    const entry = cache.peek(docPath, interval) ?? (await cache.lookup(docPath, interval));
+    if (entry) {
+      let statMtime = cache.peekNearestStat(docPath, cacheCfg.statfileslevel, interval);
+      if (statMtime === 'check') statMtime = await cache.nearestStat(docPath, cacheCfg.statfileslevel, interval);
+      const state = freshness({
+        fileMtimeMs: entry.mtimeMs,
+        statMtimeMs: statMtime,
+        invalidates: farm.invalidates(docPath),
+        gracePeriodMs: cacheCfg.gracePeriodMs,
+        ttlExpiresMs: cacheCfg.enableTTL ? entry.ttlExpiresMs : undefined,
+        now: now(),
+      });
+      if (state === 'fresh') {
+        log.cache = 'HIT';
+        return sendCached(res, entry, 'HIT');
+      }
+      if (inFlight.get(entry.absPath)) {
+        log.cache = 'STALE';
+        return sendCached(res, entry, 'STALE');
+      }
+    }
+    const absPath = cache.abs(docPath);
+    const pending = inFlight.get(absPath);
+    if (pending) {
+      const outcome = await pending;
+      log.cache = 'MISS';
+      if (outcome.kind === 'stored') {
+        const stored = await cache.lookup(docPath, interval);
+        if (stored) return sendCached(res, stored, 'MISS');
+      } else if (outcome.kind === 'response') return sendShared(res, outcome);
+      else if (outcome.kind === 'error') return sendError(res, outcome.error, 'MISS');
+      // Nothing to share (not stored, not shareable): fetch on our own.
+    }
+    log.cache = 'MISS';
+    const result = await runFill(rt, farm, docPath, url, req, res, entry, peer, peerTrusted);
+    log.cache = result.cache;
+    log.renderMs = result.renderMs;
+  }
+
+  function runFill(
+    rt: Runtime,
+    farm: Farm,
+    docPath: string,
+    renderPath: string,
+    req: IncomingMessage | undefined,
+    res: ServerResponse | undefined,
+    stale: CachedFile | undefined,
+    peer: string,
+    peerTrusted: boolean,
+  ): Promise<FillResult> {
+    const headers = renderRequestHeaders(req?.headers ?? { host: canonicalHost(farm) }, {
+      peer,
+      peerTrusted,
+      cacheFill: true,
+    });
+    const absPath = rt.cacheFor(farm).abs(docPath);
+    return inFlight.run(absPath, () =>
+      fill({ rt, farm, docPath, renderPath, headers, stale, res, headOnly: req?.method === 'HEAD', now }),
+    );
+  }
+
+  function pass(res: ServerResponse, log: RequestLog, err: AppError): void {
+    log.cache = 'PASS';
+    sendError(res, err, 'PASS');
+  }
+
+  /** Not cacheable: the request streams to a render and the answer streams back. */
+  async function passThrough(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rt: Runtime,
+    farm: Farm,
+    url: string,
+    peer: string,
+    peerTrusted: boolean,
+    log: RequestLog,
+  ): Promise<void> {
+    log.cache = 'PASS';
+    const method = req.method ?? 'GET';
+    const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+    const started = now();
+    const abort = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    let response;
+    try {
+      response = await rt.renderClientFor(farm).request({
+        method,
+        path: url,
+        headers: renderRequestHeaders(req.headers, { peer, peerTrusted, cacheFill: false }),
+        body: hasBody && method !== 'GET' && method !== 'HEAD' ? req : undefined,
+        signal: abort.signal,
+      });
+    } catch (err) {
+      if (abort.signal.aborted) return;
+      const error = toAppError(err);
+      rt.metrics.renderRequests.inc({
+        farm: farm.name,
+        outcome: error.code === 'FG_RENDER_TIMEOUT' ? 'timeout' : error.code === 'FG_RENDER_UNREACHABLE' ? 'unreachable' : 'error',
+      });
+      return sendError(res, error, 'PASS');
+    }
+    log.renderMs = now() - started;
+    rt.metrics.renderRequests.inc({ farm: farm.name, outcome: response.statusCode < 500 ? 'ok' : 'error' });
+    const headers = clientResponseHeaders(response.headers);
+    headers[X_CACHE] = 'PASS';
+    res.writeHead(response.statusCode, headers);
+    try {
+      await pipeline(response.body, res);
+    } catch {
+      res.destroy();
+    }
+  }
+
+  /** The request handler: one log line and one metric per request. */
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    const rt = deps.getRuntime();
+    const started = performance.now();
+    const log: RequestLog = {};
+    const done = () => {
+      const cache = log.cache ?? (res.getHeader(X_CACHE) as CacheStatus | undefined) ?? 'PASS';
+      rt.metrics.requests.inc({ farm: log.farm ?? '', cache: cache.toLowerCase() });
+      rt.log.info(
+        {
+          farm: log.farm,
+          cache,
+          status: res.statusCode,
+          method: req.method,
+          url: req.url,
+          renderMs: log.renderMs,
+          ms: Math.round((performance.now() - started) * 100) / 100,
+        },
+        'request',
+      );
+    };
+    res.once('close', done);
+    serve(req, res, rt, log).catch((err: unknown) => {
+      rt.log.error({ err, url: req.url }, 'serve failed');
+      sendError(res, toAppError(err), log.cache ?? 'PASS');
+    });
+  }
+
+  /** Fetch a URI into the cache now, as a flush's refetch or a warm-up does. */
+  async function refetch(rt: Runtime, farm: Farm, uri: string): Promise<RefetchResult> {
+    const q = uri.indexOf('?');
+    const mapped = toDocPath(q < 0 ? uri : uri.slice(0, q));
+    if (!mapped.ok) return { uri, ok: false, error: mapped.reason };
+    const query = q < 0 ? undefined : uri.slice(q + 1);
+    const cacheCfg = farm.config.cache;
+    const cacheable = isCacheable(
+      { method: 'GET', docPath: mapped.docPath, query, authorization: false, cookie: undefined },
+      { allowAuthorized: cacheCfg.allowAuthorized, ignoresParam: farm.ignoresParam, cacheAllows: farm.cacheAllows },
+    );
+    if (!cacheable.ok || isInternalName(mapped.docPath)) {
+      return { uri, ok: false, error: `not cacheable: ${cacheable.ok ? 'internal file' : cacheable.reason}` };
+    }
+    const absPath = rt.cacheFor(farm).abs(mapped.docPath);
+    const pending = inFlight.get(absPath);
+    if (pending) await pending;
+    const r = await runFill(rt, farm, mapped.docPath, uri, undefined, undefined, undefined, '127.0.0.1', true);
+    if (r.outcome.kind === 'stored') return { uri, ok: true, status: r.status };
+    if (r.outcome.kind === 'error') return { uri, ok: false, status: r.status, error: r.outcome.error.message };
+    return { uri, ok: false, status: r.status, error: `render answered ${r.status}; not stored` };
+  }
+
+  return { handle, refetch, inFlight };
+}
+
+/** The farm's first virtualhost without wildcards: the Host of fills no client asked for. */
+function canonicalHost(farm: Farm): string {
+  return farm.config.virtualhosts.find((v) => !/[*?[\]{}]/.test(v)) ?? 'localhost';
+}

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { loadConfig, parseConfig } from '../../src/config/index.js';
+import { ConfigError, formatProblem } from '../../src/errors.js';
+
+const minimal = `farms:
+  - name: site-a
+    virtualhosts: ["site-a.local"]
+    docroot: ./cache/site-a
+    renders:
+      - url: http://127.0.0.1:4503
+`;
+
+function problems(text: string, env: Record<string, string> = {}): string[] {
+  try {
+    parseConfig(text, 'f.yaml', env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err.problems.map(formatProblem);
+  }
+  assert.fail('expected a ConfigError');
+}
+
+describe('parseConfig', () => {
+  it('fills every default from the schema', () => {
+    const c = parseConfig(minimal, '/etc/farmgate/farmgate.yaml', {});
+    assert.equal(c.server.listen, '127.0.0.1:8080');
+    assert.equal(c.server.limits.headerBytes, 16384);
+    assert.equal(c.server.limits.urlBytes, 4096);
+    assert.equal(c.server.limits.flushBodyBytes, 1048576);
+    assert.equal(c.server.limits.refetchUris, 1000);
+    assert.equal(c.server.limits.headersTimeoutMs, 30000);
+    assert.equal(c.server.stateDir, '/etc/farmgate/var/state');
+    assert.equal(c.flush.path, '/dispatcher/invalidate.cache');
+    assert.deepEqual(c.flush.allowedClients, ['127.0.0.1', '::1']);
+    assert.equal(c.flush.unrouted, 'ignore');
+    const f = c.farms[0]!;
+    assert.equal(f.docroot, '/etc/farmgate/cache/site-a', 'relative docroots resolve against the config folder');
+    assert.equal(f.retryDelayMs, 1000);
+    assert.equal(f.renders[0]!.timeoutMs, 10000);
+    assert.equal(f.cache.statfileslevel, 0);
+    assert.equal(f.cache.gracePeriodMs, 0);
+    assert.equal(f.cache.statCheckIntervalMs, 1000);
+    assert.equal(f.cache.enableTTL, false);
+    assert.deepEqual(f.cache.headers, ['Content-Type', 'Cache-Control', 'Expires', 'Last-Modified', 'ETag', 'Content-Disposition']);
+    assert.equal(c.propagation.mode, 'off');
+  });
+
+  it('freezes the result', () => {
+    const c = parseConfig(minimal, 'f.yaml', {});
+    assert.ok(Object.isFrozen(c) && Object.isFrozen(c.farms) && Object.isFrozen(c.farms[0]!.cache.rules));
+    assert.throws(() => {
+      (c.server as { listen: string }).listen = 'x';
+    });
+  });
+
+  it('substitutes ${VAR} from the environment', () => {
+    const c = parseConfig(minimal.replace('./cache/site-a', '${ROOT}/site-a'), 'f.yaml', { ROOT: '/srv/cache' });
+    assert.equal(c.farms[0]!.docroot, '/srv/cache/site-a');
+  });
+
+  it('reports a missing ${VAR} at its value', () => {
+    assert.deepEqual(problems(minimal.replace('./cache/site-a', '${NOPE}/x')), [
+      'f.yaml:4:14 farms.0.docroot: environment variable ${NOPE} is not set',
+    ]);
+  });
+
+  it('reports an unknown key at the key', () => {
+    assert.deepEqual(problems(`server:\n  listen: "127.0.0.1:1"\n  lisen: x\n${minimal}`), ['f.yaml:3:3 server.lisen: unknown key "lisen"']);
+  });
+
+  it('reports a wrong type at the value', () => {
+    assert.deepEqual(problems(minimal + '    retryDelayMs: "soon"\n'), ['f.yaml:7:19 farms.0.retryDelayMs: expected number, got string "soon"']);
+  });
+
+  it('reports a bad glob with list indices as numbers', () => {
+    const text = minimal + '    cache:\n      rules:\n        - deny: "/**"\n        - allow: "/content/[x/**"\n';
+    const [p] = problems(text);
+    assert.match(p!, /^f\.yaml:10:18 farms\.0\.cache\.rules\.1\.allow: invalid glob "\/content\/\[x\/\*\*"/);
+  });
+
+  it('reports every problem, in file order', () => {
+    const text = `server:\n  bogus: 1\nflush:\n  unrouted: maybe\n${minimal}    statfileslevel: 2\n`;
+    assert.deepEqual(problems(text), [
+      'f.yaml:2:3 server.bogus: unknown key "bogus"',
+      'f.yaml:4:13 flush.unrouted: expected one of "ignore", "reject"',
+      'f.yaml:11:5 farms.0.statfileslevel: unknown key "statfileslevel"',
+    ]);
+  });
+
+  it('rule items need exactly one of allow/deny', () => {
+    const [p] = problems(minimal + '    flushRoutes: ["/content/**"]\n    cache:\n      invalidate:\n        - { allow: "/**", deny: "/x" }\n');
+    assert.match(p!, /farms\.0\.cache\.invalidate\.0: expected exactly one of "allow" or "deny"/);
+  });
+
+  it('rejects duplicate farm names and bad CIDRs', () => {
+    const two = minimal + minimal.replace('farms:\n', '');
+    assert.match(problems(two)[0]!, /farms\.1\.name: duplicate farm name "site-a"/);
+    assert.match(problems(`flush:\n  allowedClients: ["10.0.0.0/33"]\n${minimal}`)[0]!, /flush\.allowedClients\.0: invalid prefix length/);
+  });
+
+  it('propagation redis needs a secret', () => {
+    assert.match(problems(minimal + 'propagation:\n  mode: redis\n')[0]!, /propagation\.secret: propagation\.mode redis needs a secret/);
+  });
+
+  it('reports YAML syntax errors with their position', () => {
+    assert.match(problems('farms:\n  - name: [unclosed\n')[0]!, /^f\.yaml:\d+:\d+ /);
+  });
+
+  it('needs at least one farm', () => {
+    assert.match(problems('server: {}\n')[0]!, /farms: required/);
+  });
+});
+
+describe('the shipped configs', () => {
+  for (const file of ['config/farmgate.yaml']) {
+    it(`${file} is valid`, async () => {
+      const c = await loadConfig(path.resolve(file), {});
+      assert.deepEqual(c.farms.map((f) => f.name), ['site-a', 'site-b']);
+    });
+  }
+});
