@@ -10,6 +10,10 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(root, 'dist/cli/index.js');
+// Overridable so the demo itself can be tested on free ports.
+const configFile = process.env.FARMGATE_DEMO_CONFIG ?? path.join(root, 'config/farmgate.yaml');
+const renderPort = process.env.FARMGATE_DEMO_RENDER_PORT ?? '4503';
+const publicUrl = process.env.FARMGATE_DEMO_URL ?? 'http://127.0.0.1:8080';
 
 function newestMtime(dir) {
   let newest = 0;
@@ -28,8 +32,8 @@ if (stale) {
 }
 
 const children = [];
-const start = (cmd, args, name) => {
-  const child = spawn(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env } });
+const start = (cmd, args, name, env = {}) => {
+  const child = spawn(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
   child.on('exit', (code, signal) => {
     if (!stopping) {
       console.error(`${name} exited (${signal ?? code}); stopping the demo`);
@@ -47,18 +51,18 @@ function stop(code = 0) {
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
-start(process.execPath, [path.join(root, 'scripts/sample-render.mjs')], 'sample render');
-start(process.execPath, [cli, 'serve', '--config', path.join(root, 'config/farmgate.yaml')], 'farmgate');
+start(process.execPath, [path.join(root, 'scripts/sample-render.mjs')], 'sample render', { PORT: renderPort });
+start(process.execPath, [cli, 'serve', '--config', configFile], 'farmgate');
 
 setTimeout(() => {
   console.log(`
-farmgate demo is up: farmgate on http://127.0.0.1:8080 (admin http://127.0.0.1:9180), sample render on http://127.0.0.1:4503
+farmgate demo is up: farmgate on ${publicUrl} (admin http://127.0.0.1:9180), sample render on http://127.0.0.1:${renderPort}
 
 Try (in another terminal):
-  curl -si -H 'Host: site-a.local' http://127.0.0.1:8080/content/site-a/en.html | grep -iE 'x-cache|rendered'   # MISS
-  curl -si -H 'Host: site-a.local' http://127.0.0.1:8080/content/site-a/en.html | grep -iE 'x-cache|rendered'   # HIT, same time
-  curl -si -H 'CQ-Action: Activate' -H 'CQ-Handle: /content/site-a/en' http://127.0.0.1:8080/dispatcher/invalidate.cache
-  curl -si -H 'Host: site-a.local' http://127.0.0.1:8080/content/site-a/en.html | grep -iE 'x-cache|rendered'   # MISS, new time
+  curl -si -H 'Host: site-a.local' ${publicUrl}/content/site-a/en.html | grep -iE 'x-cache|rendered'   # MISS
+  curl -si -H 'Host: site-a.local' ${publicUrl}/content/site-a/en.html | grep -iE 'x-cache|rendered'   # HIT, same time
+  curl -si -H 'CQ-Action: Activate' -H 'CQ-Handle: /content/site-a/en' ${publicUrl}/dispatcher/invalidate.cache
+  curl -si -H 'Host: site-a.local' ${publicUrl}/content/site-a/en.html | grep -iE 'x-cache|rendered'   # MISS, new time
   node dist/cli/index.js explain --config config/farmgate.yaml --handle /content/site-a/en
   ls -la var/cache/site-a/content/site-a/    # the cached files, their .h sidecars and .stat files
 

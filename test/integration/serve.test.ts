@@ -174,6 +174,29 @@ describe('serving: miss, hit and what is not cached', () => {
   });
 });
 
+describe('serving: a failed cache write', () => {
+  it('never breaks the client response; it is logged and counted', async () => {
+    const render = await startRender();
+    const fg = await startFarmgate(oneFarmYaml(render.url));
+    try {
+      // A file where the folder must go: the write cannot happen (works as root, unlike chmod).
+      await fs.mkdir(path.join(fg.docroot('site'), 'content'), { recursive: true });
+      await fs.writeFile(path.join(fg.docroot('site'), 'content/blocked'), 'not a folder');
+      const a = await get(fg, '/content/blocked/page.html');
+      const b = await get(fg, '/content/blocked/page.html');
+      assert.equal(a.status, 200);
+      assert.equal(a.cache, 'MISS');
+      assert.match(a.body, /render 1/);
+      assert.equal(b.cache, 'MISS');
+      const metrics = await fg.app.metrics.registry.getSingleMetricAsString('farmgate_cache_write_errors_total');
+      assert.match(metrics, /farmgate_cache_write_errors_total\{farm="site"\} 2/);
+    } finally {
+      await fg.close();
+      await render.close();
+    }
+  });
+});
+
 describe('serving: filters', () => {
   it('a request denied by the filter gets 404 PASS and never reaches the render', async () => {
     const render = await startRender();
