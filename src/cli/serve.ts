@@ -2,10 +2,9 @@
  * `farmgate serve --config FILE`: the edge service. SIGHUP and changes of the config file
  * re-read it; an invalid config is refused and the running one stays.
  */
-import { watch } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
-import { ConfigError } from '../errors.js';
+import { createReloader } from '../config/reloader.js';
 import { createApp } from '../http/app.js';
 import { startServers } from '../http/server.js';
 import { createLogger } from '../logger.js';
@@ -30,28 +29,12 @@ export function serveCommand(program: Command): void {
       const servers = await startServers(app, config);
       log.info({ public: servers.publicUrl, admin: servers.adminUrl, farms: config.farms.map((f) => f.name), server: config.server.name }, 'farmgate listening');
 
-      let reloading = Promise.resolve();
-      const reload = (why: string) => {
-        reloading = reloading.then(async () => {
-          try {
-            const next = await loadConfig(opts.config);
-            await app.reload(next);
-            log.info({ why, farms: next.farms.map((f) => f.name) }, 'config reloaded');
-          } catch (err) {
-            const problems = err instanceof ConfigError ? err.problems.map((p) => `${p.file}:${p.line}:${p.col} ${p.path}: ${p.message}`) : [(err as Error).message];
-            log.error({ why, problems }, 'config reload refused; the running config stays');
-          }
-        });
-      };
-      process.on('SIGHUP', () => reload('SIGHUP'));
-      let debounce: NodeJS.Timeout | undefined;
-      const watcher = watch(opts.config, () => {
-        clearTimeout(debounce);
-        debounce = setTimeout(() => reload('file changed'), 300);
-      });
+      const reloader = createReloader({ file: opts.config, apply: (next) => app.reload(next), log });
+      process.on('SIGHUP', () => void reloader.reload('SIGHUP'));
+      const unwatch = reloader.watch();
       const stop = async (signal: string) => {
         log.info({ signal }, 'farmgate stopping');
-        watcher.close();
+        unwatch();
         await servers.close();
         await app.close();
         log.flush?.();

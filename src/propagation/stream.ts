@@ -1,0 +1,178 @@
+/**
+ * The Redis side of propagation, with ioredis: one command connection (XADD, XACK, XINFO,
+ * registry) and one dedicated connection (`duplicate()`) for the blocking XREADGROUP, so a
+ * blocked read never delays a publish. Replies are parsed here; nothing else sees ioredis.
+ *
+ * Both connections fail fast while Redis is away (no offline queue, no automatic re-send of
+ * commands in flight): the publisher then writes the outbox, the reader loop backs off, and
+ * nothing is sent twice behind our back.
+ */
+import { Redis } from 'ioredis';
+import type { SignedEntry } from './event.js';
+import { fieldsToRecord } from './event.js';
+import type { GroupInfo } from './position.js';
+
+export interface StreamEntry {
+  readonly id: string;
+  /** Undefined when the entry was trimmed while pending (XREADGROUP returns its id only). */
+  readonly fields: Record<string, string> | undefined;
+}
+
+export interface StreamInfo {
+  readonly length: number;
+  readonly firstId: string | undefined;
+  readonly lastGeneratedId: string;
+  readonly entriesAdded: number;
+}
+
+export interface StreamClientOptions {
+  readonly url: string;
+  readonly stream: string;
+  readonly name: string;
+  /** Longest wait for a non-blocking command. */
+  readonly commandTimeoutMs?: number;
+}
+
+export class StreamClient {
+  readonly stream: string;
+  readonly cmd: Redis;
+  readonly reader: Redis;
+
+  constructor(opts: StreamClientOptions) {
+    this.stream = opts.stream;
+    const retryStrategy = (times: number) => Math.min(50 * times, 500);
+    this.cmd = new Redis(opts.url, {
+      lazyConnect: true,
+      protocol: 2,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      commandTimeout: opts.commandTimeoutMs ?? 2000,
+      connectTimeout: 2000,
+      retryStrategy,
+      connectionName: `farmgate:${opts.name}`,
+    });
+    // The blocking read gets no command timeout of its own: BLOCK bounds it server-side.
+    this.reader = this.cmd.duplicate({ commandTimeout: undefined, connectionName: `farmgate:${opts.name}:reader` });
+  }
+
+  async connect(): Promise<void> {
+    await Promise.allSettled([this.cmd.connect(), this.reader.connect()]);
+  }
+
+  get ready(): boolean {
+    return this.cmd.status === 'ready';
+  }
+
+  disconnect(): void {
+    this.cmd.disconnect();
+    this.reader.disconnect();
+  }
+
+  key(suffix: string): string {
+    return `${this.stream}:${suffix}`;
+  }
+
+  /** XADD with exact MINID trimming (retention by time; exact so a short retention trims small streams too). */
+  async add(entry: SignedEntry, minId: string): Promise<string> {
+    const id = await this.cmd.call('XADD', [this.stream, 'MINID', minId, '*', 'v', entry.v, 'payload', entry.payload, 'sig', entry.sig]);
+    return String(id);
+  }
+
+  async trim(minId: string): Promise<number> {
+    return Number(await this.cmd.call('XTRIM', [this.stream, 'MINID', minId]));
+  }
+
+  /** The stream's epoch: set once by whoever comes first, so a stream recreated after a data loss gets a new one. */
+  async epoch(candidate: string): Promise<string> {
+    const key = this.key('epoch');
+    await this.cmd.call('SET', [key, candidate, 'NX']);
+    return String(await this.cmd.call('GET', [key]));
+  }
+
+  async groups(): Promise<GroupInfo[]> {
+    let reply: unknown;
+    try {
+      reply = await this.cmd.call('XINFO', ['GROUPS', this.stream]);
+    } catch (err) {
+      if (/no such key/i.test((err as Error).message)) return [];
+      throw err;
+    }
+    return (reply as unknown[][]).map((flat) => {
+      const r = fieldsToRecord(flat.map((x) => (x === null ? '' : String(x))));
+      const lag = (flat as unknown[])[(flat as unknown[]).indexOf('lag') + 1];
+      return {
+        name: r.name ?? '',
+        pending: Number(r.pending ?? 0),
+        lastDeliveredId: r['last-delivered-id'] ?? '0-0',
+        lag: lag === null || lag === undefined ? null : Number(lag),
+      };
+    });
+  }
+
+  async info(): Promise<StreamInfo | undefined> {
+    let flat: unknown[];
+    try {
+      flat = (await this.cmd.call('XINFO', ['STREAM', this.stream])) as unknown[];
+    } catch (err) {
+      if (/no such key/i.test((err as Error).message)) return undefined;
+      throw err;
+    }
+    const at = (k: string) => flat[flat.indexOf(k) + 1];
+    const first = at('first-entry') as [string, unknown] | null;
+    return {
+      length: Number(at('length')),
+      firstId: first ? String(first[0]) : undefined,
+      lastGeneratedId: String(at('last-generated-id')),
+      entriesAdded: Number(at('entries-added') ?? 0),
+    };
+  }
+
+  /** Creates the group at `startAt` unless it exists; true when created. */
+  async createGroup(group: string, startAt: string): Promise<boolean> {
+    try {
+      await this.cmd.call('XGROUP', ['CREATE', this.stream, group, startAt, 'MKSTREAM']);
+      return true;
+    } catch (err) {
+      if (/BUSYGROUP/.test((err as Error).message)) return false;
+      throw err;
+    }
+  }
+
+  /** Entries after `afterId` (exclusive), at most `count`. */
+  async rangeAfter(afterId: string, count: number): Promise<StreamEntry[]> {
+    const reply = (await this.cmd.call('XRANGE', [this.stream, `(${afterId}`, '+', 'COUNT', count])) as [string, string[]][];
+    return reply.map(([id, fields]) => ({ id, fields: fieldsToRecord(fields) }));
+  }
+
+  async exists(id: string): Promise<boolean> {
+    const reply = (await this.cmd.call('XRANGE', [this.stream, id, id])) as unknown[];
+    return reply.length > 0;
+  }
+
+  /**
+   * XREADGROUP on the dedicated connection. `cursor` `>` waits up to `blockMs` for new
+   * entries; `0` returns this group's pending entries at once.
+   */
+  async read(group: string, cursor: '>' | '0', count: number, blockMs: number): Promise<StreamEntry[]> {
+    const args = ['GROUP', group, group, 'COUNT', count];
+    if (cursor === '>') args.push('BLOCK', blockMs);
+    args.push('STREAMS', this.stream, cursor);
+    const reply = (await this.reader.call('XREADGROUP', args)) as [string, [string, string[] | null][]][] | null;
+    if (!reply || reply.length === 0) return [];
+    return reply[0]![1].map(([id, fields]) => ({ id, fields: fields ? fieldsToRecord(fields) : undefined }));
+  }
+
+  async ack(group: string, ids: readonly string[]): Promise<void> {
+    if (ids.length > 0) await this.cmd.call('XACK', [this.stream, group, ...ids]);
+  }
+}
+
+/** `${ms}-0` for a time: the smallest id at or after it. */
+export function minIdFor(ms: number): string {
+  return `${Math.max(0, Math.floor(ms))}-0`;
+}
+
+export function isNoGroup(err: unknown): boolean {
+  return /NOGROUP/.test((err as Error)?.message ?? '');
+}
