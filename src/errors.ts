@@ -11,7 +11,6 @@ export const ERRORS = {
   FG_INTERNAL_FILE: { status: 404, message: 'not found' },
   FG_URL_TOO_LONG: { status: 414, message: 'request URL too long' },
   FG_HEADERS_TOO_LARGE: { status: 431, message: 'request headers too large' },
-  FG_METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },
   FG_RENDER_UNREACHABLE: { status: 502, message: 'render unreachable' },
   FG_RENDER_TIMEOUT: { status: 504, message: 'render timed out' },
   FG_RENDER_BAD_RESPONSE: { status: 502, message: 'render sent a bad response' },
@@ -27,7 +26,8 @@ export const ERRORS = {
   FG_FLUSH_IO: { status: 500, message: 'flush could not be applied' },
   FG_FLUSH_METHOD: { status: 405, message: 'flush accepts GET and POST' },
   FG_FLUSH_NOT_RECORDED: { status: 503, message: 'flush applied locally but not recorded for the web farm' },
-  FG_CLI_USAGE: { status: 2, message: 'bad command line' },
+  FG_ADMIN_BAD_INPUT: { status: 400, message: 'bad admin request' },
+  FG_ADMIN_UNAUTHORIZED: { status: 401, message: 'admin token required' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -16,7 +16,8 @@ import type { Refetcher } from '../serve/refetch.js';
 import { applyFlush, refetchAll, type FarmOutcome } from './apply.js';
 import { parseFlush, type FlushRequest } from './parse.js';
 import { readBody } from './read-body.js';
-import { flushJson, sendError, sendOk } from './respond.js';
+import type { RecentFlushes } from './recent.js';
+import { flushJson, sendError, sendOk, type FlushResponseJson } from './respond.js';
 
 /** What the propagation hook receives for every applied flush (never for `Test` or unrouted). */
 export interface FlushAppliedEvent {
@@ -39,6 +40,10 @@ export interface FlushHandlerDeps {
   readonly now?: () => number;
   /** Refetches in flight at once (default 8). */
   readonly refetchConcurrency?: number;
+  /** Keeps applied flushes for the admin page. */
+  readonly recent?: RecentFlushes;
+  /** This server's name (the origin of flushes it receives). */
+  readonly serverName?: () => string;
 }
 
 export type FlushHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -90,14 +95,67 @@ function rejectReason(err: AppError): string {
   return 'bad-request';
 }
 
-export function createFlushHandler(deps: FlushHandlerDeps): FlushHandler {
+/**
+ * Routes and applies a validated flush: the part shared by the flush endpoint and the admin
+ * page's flush form (which is authorized by the admin token instead of `allowedClients`).
+ * Throws AppError; answers nothing itself.
+ */
+export async function executeFlush(deps: FlushHandlerDeps, rt: Runtime, flush: FlushRequest, client: string): Promise<FlushResponseJson> {
   const now = deps.now ?? Date.now;
-  const concurrency = deps.refetchConcurrency ?? 8;
+  const started = performance.now();
+  const elapsed = () => Math.round((performance.now() - started) * 100) / 100;
+  const routes = routeFlush(rt.farms, flush.routingKey);
+  const log = { client, handle: flush.handle, path: flush.routingKey, action: flush.action };
 
+  if (flush.action === 'Test') {
+    // "`Test` does nothing and answers 200" (contract section 4): AEM's "Test Connection"
+    // only looks at the status. The farms it would reach are listed; nothing is propagated.
+    rt.log.info({ ...log, farms: routes.map((r) => r.farm.name) }, 'flush test');
+    return flushJson(flush, routes.map(emptyOutcome), false, elapsed());
+  }
+  if (routes.length === 0) {
+    rt.metrics.flushUnrouted.inc();
+    rt.log.warn({ ...log, unrouted: rt.config.flush.unrouted }, 'flush routed to no farm');
+    if (rt.config.flush.unrouted === 'reject') {
+      throw new AppError('FG_FLUSH_UNROUTED', `no farm routes CQ-Path ${flush.routingKey}`);
+    }
+    return flushJson(flush, [], true, elapsed());
+  }
+
+  const at = now();
+  const applied = await applyFlush(rt, flush, routes, at);
+  rt.metrics.flushDuration.observe(elapsed() / 1000);
+  deps.recent?.record({
+    time: new Date(at).toISOString(),
+    origin: deps.serverName?.() ?? rt.config.server.name,
+    action: flush.action,
+    scope: flush.scope,
+    handle: flush.handle,
+    path: flush.routingKey,
+    farms: applied.outcomes.map((o) => o.farm),
+    touched: applied.outcomes.reduce((n, o) => n + o.touched.length, 0),
+    deleted: applied.outcomes.reduce((n, o) => n + o.deleted.length, 0),
+    ms: elapsed(),
+    result: applied.failure ? applied.failure.message : 'ok',
+  });
+  if (applied.failure) throw applied.failure;
+
+  if (deps.onApplied) {
+    try {
+      await deps.onApplied({ flush, at, farms: routes.map((r) => r.farm.name) });
+    } catch (err) {
+      throw new AppError('FG_FLUSH_NOT_RECORDED', `flush applied locally but not recorded: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  if (flush.refetch.length > 0) {
+    await refetchAll(rt, routes, applied.outcomes, flush.refetch, deps.refetch, deps.refetchConcurrency ?? 8);
+  }
+  return flushJson(flush, applied.outcomes, false, elapsed());
+}
+
+export function createFlushHandler(deps: FlushHandlerDeps): FlushHandler {
   return async function handleFlush(req, res) {
     const rt = deps.getRuntime();
-    const started = performance.now();
-    const elapsed = () => Math.round((performance.now() - started) * 100) / 100;
     let flush: FlushRequest | undefined;
     try {
       checkMethod(req);
@@ -106,42 +164,7 @@ export function createFlushHandler(deps: FlushHandlerDeps): FlushHandler {
       const parsed = parseFlush(req.headers, body, rt.config.server.limits);
       if (!parsed.ok) throw parsed.error;
       flush = parsed.flush;
-      const routes = routeFlush(rt.farms, flush.routingKey);
-      const log = { client, handle: flush.handle, path: flush.routingKey, action: flush.action };
-
-      if (flush.action === 'Test') {
-        // "`Test` does nothing and answers 200" (contract section 4): AEM's "Test Connection"
-        // only looks at the status. The farms it would reach are listed; nothing is propagated.
-        rt.log.info({ ...log, farms: routes.map((r) => r.farm.name) }, 'flush test');
-        sendOk(req, res, flushJson(flush, routes.map(emptyOutcome), false, elapsed()));
-        return;
-      }
-      if (routes.length === 0) {
-        rt.metrics.flushUnrouted.inc();
-        rt.log.warn({ ...log, unrouted: rt.config.flush.unrouted }, 'flush routed to no farm');
-        if (rt.config.flush.unrouted === 'reject') {
-          throw new AppError('FG_FLUSH_UNROUTED', `no farm routes CQ-Path ${flush.routingKey}`);
-        }
-        sendOk(req, res, flushJson(flush, [], true, elapsed()));
-        return;
-      }
-
-      const at = now();
-      const applied = await applyFlush(rt, flush, routes, at);
-      rt.metrics.flushDuration.observe(elapsed() / 1000);
-      if (applied.failure) throw applied.failure;
-
-      if (deps.onApplied) {
-        try {
-          await deps.onApplied({ flush, at, farms: routes.map((r) => r.farm.name) });
-        } catch (err) {
-          throw new AppError('FG_FLUSH_NOT_RECORDED', `flush applied locally but not recorded: ${(err as Error).message}`, { cause: err });
-        }
-      }
-      if (flush.refetch.length > 0) {
-        await refetchAll(rt, routes, applied.outcomes, flush.refetch, deps.refetch, concurrency);
-      }
-      sendOk(req, res, flushJson(flush, applied.outcomes, false, elapsed()));
+      sendOk(req, res, await executeFlush(deps, rt, flush, client));
     } catch (err) {
       if (!(err instanceof AppError) && req.socket.destroyed) {
         rt.log.info({ reason: (err as Error).message }, 'flush client went away');

@@ -5,11 +5,35 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { App } from './app.js';
 import type { Config } from '../config/index.js';
+import { ERRORS } from '../errors.js';
 
 export function parseListen(value: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(value);
   if (m) return { host: (m[1] ?? m[2])!, port: Number(m[3]) };
   return { host: '127.0.0.1', port: Number(value) };
+}
+
+/**
+ * Requests the HTTP parser refuses before any handler runs: oversized headers (431,
+ * `server.limits.headerBytes`), headers not complete within `headersTimeoutMs` (408), and
+ * malformed requests (400). Answered in plain text like every other error, then closed.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, `${ERRORS.FG_HEADERS_TOO_LARGE.message}`]
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'request headers not received in time']
+        : [400, 'malformed request'];
+  const body = `${status} ${reason}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 export interface Listening {
@@ -49,6 +73,7 @@ export async function startServers(
     },
     app.handlePublic,
   );
+  pub.on('clientError', answerClientError);
   const publicUrl = await listen(pub, parseListen(overrides.listen ?? config.server.listen));
   const adminAddr = overrides.admin === null ? undefined : (overrides.admin ?? config.server.admin);
   let admin: http.Server | undefined;
