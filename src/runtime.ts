@@ -49,6 +49,11 @@ export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
           log.warn({ farm: farm.name, op, path: docPath, err: (err as Error).message }, 'cache i/o failed');
         },
       });
+      const opened = cache;
+      void opened.sweepTempFiles().then(
+        (n) => n > 0 && log.warn({ docroot: opened.docroot, removed: n }, 'removed temporary files left by a crash'),
+        (err: Error) => log.warn({ docroot: opened.docroot, err: err.message }, 'temporary file sweep failed'),
+      );
     }
     caches.set(farm.docroot, cache);
     byFarm.set(farm.name, cache);

@@ -342,6 +342,51 @@ export class DocrootCache {
     return true;
   }
 
+  /**
+   * Removes temporary files left by a crash (kill -9 mid-write): those whose writer process is
+   * gone, or that are older than `maxAgeMs` (a pid can be reused). Runs in the background at
+   * start; it walks the docroot once. Returns how many it removed.
+   */
+  async sweepTempFiles(maxAgeMs = 10 * 60_000): Promise<number> {
+    let removed = 0;
+    const stack = [this.docroot];
+    while (stack.length > 0) {
+      const dir = stack.pop()!;
+      let entries;
+      try {
+        entries = await fs.readdir(dir, { withFileTypes: true });
+      } catch {
+        continue;
+      }
+      for (const e of entries) {
+        const full = path.join(dir, e.name);
+        if (e.isDirectory()) stack.push(full);
+        else if (e.isFile() && e.name.startsWith(TMP_MARKER) && (await this.#abandoned(full, e.name, maxAgeMs))) {
+          await fs.rm(full, { force: true });
+          removed++;
+        }
+      }
+    }
+    return removed;
+  }
+
+  async #abandoned(full: string, name: string, maxAgeMs: number): Promise<boolean> {
+    const pid = Number(/\.(\d+)\.\d+$/.exec(name)?.[1]);
+    if (pid === process.pid) return false;
+    if (Number.isInteger(pid) && pid > 0) {
+      try {
+        process.kill(pid, 0);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ESRCH') return true;
+      }
+    }
+    try {
+      return this.#now() - (await fs.stat(full)).mtimeMs > maxAgeMs;
+    } catch {
+      return false;
+    }
+  }
+
   #forgetTree(absDir: string): void {
     this.#hot.deleteUnder(absDir);
     const prefix = absDir + path.sep;
