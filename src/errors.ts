@@ -21,6 +21,7 @@ export const ERRORS = {
   FG_FLUSH_BAD_SCOPE: { status: 400, message: 'unknown CQ-Action-Scope' },
   FG_FLUSH_UNROUTED: { status: 404, message: 'no farm routes this CQ-Path' },
   FG_FLUSH_BODY_TOO_LARGE: { status: 413, message: 'flush body too large' },
+  FG_FLUSH_BODY_TIMEOUT: { status: 408, message: 'flush body not received in time' },
   FG_FLUSH_TOO_MANY_URIS: { status: 413, message: 'too many refetch URIs' },
   FG_FLUSH_BAD_URI: { status: 400, message: 'invalid refetch URI' },
   FG_FLUSH_IO: { status: 500, message: 'flush could not be applied' },

@@ -92,6 +92,7 @@ function rejectReason(err: AppError): string {
   if (err.status === 403) return 'forbidden';
   if (err.status === 405) return 'method';
   if (err.status === 413) return 'too-large';
+  if (err.status === 408) return 'timeout';
   return 'bad-request';
 }
 
@@ -160,7 +161,7 @@ export function createFlushHandler(deps: FlushHandlerDeps): FlushHandler {
     try {
       checkMethod(req);
       const client = authorize(rt, req);
-      const body = await readBody(req, rt.config.server.limits.flushBodyBytes);
+      const body = await readBody(req, rt.config.server.limits.flushBodyBytes, rt.config.server.limits.headersTimeoutMs);
       const parsed = parseFlush(req.headers, body, rt.config.server.limits);
       if (!parsed.ok) throw parsed.error;
       flush = parsed.flush;

@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import { AppError } from '../errors.js';
 
-export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs = 30_000): Promise<Buffer> {
   const tooLarge = (n: number | string) =>
     new AppError('FG_FLUSH_BODY_TOO_LARGE', `flush body too large: ${n} bytes (limit ${maxBytes})`);
   const declared = Number(req.headers['content-length']);
@@ -16,7 +16,14 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    // A client that trickles its body (slowloris) is cut off; it holds a socket, never a flush.
+    const timer = setTimeout(() => {
+      cleanup();
+      req.pause();
+      reject(new AppError('FG_FLUSH_BODY_TIMEOUT', `flush body not received within ${timeoutMs} ms`));
+    }, timeoutMs);
     const cleanup = () => {
+      clearTimeout(timer);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);

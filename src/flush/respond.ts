@@ -73,6 +73,6 @@ export function sendError(req: IncomingMessage, res: ServerResponse, err: AppErr
   res.setHeader('Content-Length', Buffer.byteLength(text));
   if (err.code === 'FG_FLUSH_METHOD') res.setHeader('Allow', 'GET, POST, HEAD');
   // The rest of an oversized body is never read: close the connection after answering.
-  if (err.code === 'FG_FLUSH_BODY_TOO_LARGE') res.setHeader('Connection', 'close');
+  if (err.code === 'FG_FLUSH_BODY_TOO_LARGE' || err.code === 'FG_FLUSH_BODY_TIMEOUT') res.setHeader('Connection', 'close');
   res.end(req.method === 'HEAD' ? undefined : text);
 }

@@ -67,7 +67,11 @@ export async function startServers(
     {
       maxHeaderSize: limits.headerBytes,
       headersTimeout: limits.headersTimeoutMs,
-      requestTimeout: 0,
+      // A backstop for whole requests (uploads passed to a render); flush bodies have their own.
+      requestTimeout: Math.max(300_000, limits.headersTimeoutMs + 1000),
+      // How often idle and slow connections are checked (Node's default, 30 s, would let a
+      // slowloris client outlive headersTimeoutMs by half a minute).
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
       // Longer than nginx's and Apache's upstream keep-alive, so the front server closes first.
       keepAliveTimeout: 75_000,
     },
