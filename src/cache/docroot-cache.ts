@@ -40,6 +40,10 @@ interface StatTime {
 
 let tmpCounter = 0;
 
+/** Errors that say the disk, not the request, is the problem. */
+const DISK_FAULTS = new Set(['EROFS', 'ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EIO']);
+const DEGRADED_MS = 5000;
+
 export class DocrootCache {
   readonly docroot: string;
   readonly realDocroot: string;
@@ -48,6 +52,7 @@ export class DocrootCache {
   readonly #onError: (op: string, docPath: string, err: unknown) => void;
   /** abs path of a `.stat` → its mtime (undefined = absent) and when that was read */
   readonly #stats = new Map<string, StatTime>();
+  #degradedUntil = 0;
 
   private constructor(docroot: string, realDocroot: string, opts: DocrootCacheOptions) {
     this.docroot = docroot;
@@ -268,7 +273,17 @@ export class DocrootCache {
   }
 
   reportError(op: string, docPath: string, err: unknown): void {
+    if (DISK_FAULTS.has((err as NodeJS.ErrnoException)?.code ?? '')) this.#degradedUntil = this.#now() + DEGRADED_MS;
     this.#onError(op, docPath, err);
+  }
+
+  /**
+   * False for a while after a write failed because the disk refused it (read-only, full, no
+   * permission): misses then go straight to the render (X-Cache: PASS) instead of trying, and
+   * failing, to store every page. Writing is tried again after DEGRADED_MS.
+   */
+  get writable(): boolean {
+    return this.#now() >= this.#degradedUntil;
   }
 
   get hot(): HotLayer {

@@ -94,6 +94,10 @@ export function createServeHandler(deps: ServeDeps) {
         return sendCached(res, entry, 'STALE');
       }
     }
+    if (!cache.writable) {
+      // The docroot refuses writes (read-only, full): serve from the render, do not store.
+      return passThrough(req, res, rt, farm, url, peer, peerTrusted, log);
+    }
     const absPath = cache.abs(docPath);
     const pending = inFlight.get(absPath);
     if (pending) {
