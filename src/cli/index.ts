@@ -6,6 +6,9 @@ import { Command } from 'commander';
 import { checkCommand } from './check.js';
 import { explainCommand } from './explain.js';
 import { flushCommand } from './flush.js';
+import { importDispatcherCommand } from './import-dispatcher.js';
+import { warmCommand } from './warm.js';
+import { holdCommand } from './hold.js';
 import { serveCommand } from './serve.js';
 
 export function buildProgram(): Command {
@@ -16,6 +19,9 @@ export function buildProgram(): Command {
   checkCommand(program);
   explainCommand(program);
   flushCommand(program);
+  importDispatcherCommand(program);
+  warmCommand(program);
+  holdCommand(program);
   return program;
 }
 

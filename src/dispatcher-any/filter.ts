@@ -7,8 +7,8 @@
  * `"* /content/*"`) becomes `method` and the same url split.
  */
 import type { FilterMatch, RuleItem } from '../config/schema.js';
-import { properties, scalarOf, where, type Block, type Loc, type Property, type Scalar } from './ast.js';
-import { convertGlob } from './globs.js';
+import { properties, scalarOf, type Block, type Loc, type Property, type Scalar } from './ast.js';
+import { convertGlob, regexToGlobs } from './globs.js';
 import { convertValue, quoted, type Warnings } from './notes.js';
 
 type Match = { -readonly [K in keyof FilterMatch]?: string[] };
@@ -44,7 +44,7 @@ export function convertFilter(filter: Block, w: Warnings): ConvertedFilter {
 const list = (v: string | string[] | undefined) => (v === undefined ? [] : typeof v === 'string' ? [v] : v);
 
 function convertRule(p: Property, rule: Block, w: Warnings): RuleItem<FilterMatch> | undefined {
-  const label = `/filter /${p.name} (${where(p.loc)})`;
+  const label = `/filter /${p.name}`;
   const type = scalarOf(rule, 'type')?.text.toLowerCase();
   if (type !== 'allow' && type !== 'deny') {
     w.skip(p, `filter rule has no /type "allow" or "deny"`);
@@ -83,7 +83,7 @@ function convertRule(p: Property, rule: Block, w: Warnings): RuleItem<FilterMatc
         ok = put(set, 'query', convertValue(v, 'text', prop.name, w), prop);
         break;
       case 'url':
-        ok = convertUrl(v, prop, w, (key, globs) => set(key, globs, prop));
+        ok = convertUrl(v, w, (key, globs) => set(key, globs, prop));
         break;
       case 'glob':
         ok = convertRequestLine(v, prop, w, (key, globs) => set(key, globs, prop));
@@ -117,12 +117,11 @@ function put(set: (k: keyof Match, g: string[], p: Property) => void, key: keyof
 type Setter = (key: keyof Match, globs: string[]) => void;
 
 /** `/url` → path (+ selectors, extension, suffix); every regex alternative must split the same way. */
-function convertUrl(v: Scalar, p: Property, w: Warnings, set: Setter): boolean {
-  const sources = convertValue({ ...v, quote: '' }, 'word', 'url', w).length > 0 && v.quote === "'" ? undefined : [v.text];
-  const dglobs = sources ?? regexSources(v, w);
+function convertUrl(v: Scalar, w: Warnings, set: Setter): boolean {
+  const dglobs = urlSources(v, w);
   if (dglobs.length === 0) return false;
   const splits = dglobs.map(splitUrl);
-  const keys = new Set(splits.flatMap((s) => Object.keys(s)));
+  const keys = new Set(splits.flatMap((s) => Object.keys(s))) as Set<keyof Match>;
   if (splits.length > 1 && [...keys].some((k) => k !== 'path')) {
     w.add(v.loc, `/url ${quoted(v)}: alternatives with different extensions or selectors cannot share one rule`);
     return false;
@@ -130,7 +129,7 @@ function convertUrl(v: Scalar, p: Property, w: Warnings, set: Setter): boolean {
   for (const key of keys) {
     const globs: string[] = [];
     for (const s of splits) {
-      const value = s[key as keyof Match];
+      const value = s[key];
       if (value === undefined) continue;
       const c = convertGlob(value, key === 'extension' || key === 'selectors' ? 'word' : 'path');
       if ('error' in c) {
@@ -139,18 +138,17 @@ function convertUrl(v: Scalar, p: Property, w: Warnings, set: Setter): boolean {
       }
       globs.push(c.glob);
     }
-    set(key as keyof Match, [...new Set(globs)]);
+    set(key, [...new Set(globs)]);
   }
   return true;
 }
 
-function regexSources(v: Scalar, w: Warnings): string[] {
-  // Reuse the regex conversion (and its warnings) but keep Dispatcher glob text for the split.
-  const globs: string[] = [];
-  const probe = convertValue(v, 'text', 'url', w);
-  if (probe.length === 0) return [];
-  for (const g of probe) globs.push(g.replace(/\*\{,\/\*\*(\/\*)?\}/g, '*').replace(/\*\*(\/\*)?/g, '*').replace(/\\(.)/g, '$1'));
-  return globs;
+/** A url value as Dispatcher globs: itself, or the alternatives of a single-quoted regex. */
+function urlSources(v: Scalar, w: Warnings): string[] {
+  if (v.quote !== "'") return [v.text];
+  const r = regexToGlobs(v.text);
+  if (r.dropped.length > 0) w.add(v.loc, `/url '${v.text}': regex alternative(s) ${r.dropped.join(', ')} not carried over: no glob equivalent`);
+  return r.globs.filter((g) => g !== '');
 }
 
 /** Sling's split of a Dispatcher url glob: the first `.` ends the resource path. */
@@ -202,5 +200,5 @@ function convertRequestLine(v: Scalar, p: Property, w: Warnings, set: Setter): b
     return false;
   }
   if (method !== '*') set('method', [method.toUpperCase()]);
-  return convertUrl({ ...v, text: url, quote: '"' }, p, w, set);
+  return convertUrl({ ...v, text: url, quote: '"' }, w, set);
 }

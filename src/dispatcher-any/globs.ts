@@ -1,14 +1,14 @@
 /**
  * Dispatcher globs and regexes → farmgate (picomatch) globs.
  *
- * Dispatcher's `*` matches any characters, `/` included ("`*/geo*` matches
+ * Dispatcher's `*` matches any characters, `/` included ("`*\/geo*` matches
  * `GET /content/geometrixx/en.html`", Configure Dispatcher). Ours stays within a segment and `**`
  * crosses segments, so each `*` is rewritten by what surrounds it:
  *
  * | Dispatcher        | farmgate                | why                                        |
  * |-------------------|-------------------------|--------------------------------------------|
  * | `*`               | `/**`                   | whole path                                 |
- * | `/a/*`            | `/a/**`                 | a whole segment crosses folders            |
+ * | `/a/*`            | `/a/**`                 | crosses folders (and matches `/a` itself)  |
  * | `*.html`          | `/**\/*.html`           | leading star: any folders, then the rest   |
  * | `/content*`       | `/content*{,/**}`       | trailing star inside a segment             |
  * | `/a/b*c`          | `/a/b*{,/**\/*}c`       | star inside a segment                      |
@@ -66,6 +66,8 @@ export function convertGlob(glob: string, kind: GlobKind): { glob: string } | { 
     }
     out += LITERAL.has(ch) ? '\\' + ch : ch;
   }
+  // `/a/*/*.html` → `/a/**/**/*.html`: one globstar says the same.
+  while (out.includes('/**/**')) out = out.replace('/**/**', '/**');
   const problem = globProblem(out);
   return problem ? { error: problem } : { glob: out };
 }

@@ -17,6 +17,8 @@ export class Warnings {
   readonly list: ImportWarning[] = [];
 
   add(loc: Loc, message: string): void {
+    // A shared include (one renders file for several farms) would say the same thing twice.
+    if (this.list.some((w) => w.file === loc.file && w.line === loc.line && w.message === message)) return;
     this.list.push({ file: loc.file, line: loc.line, message });
   }
 

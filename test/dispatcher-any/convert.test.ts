@@ -1,0 +1,302 @@
+/**
+ * dispatcher.any → farmgate config: every mapped directive, farm order, variables, flush farms,
+ * derived flushRoutes, and a warning with FILE:LINE for everything not carried over. Converted
+ * filters and cache rules are also run through farmgate's own matchers against requests whose
+ * Dispatcher outcome is known.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { FilterMatch, RuleItem } from '../../src/config/index.js';
+import { convertDispatcher, type FarmOut } from '../../src/dispatcher-any/convert.js';
+import { formatWarning } from '../../src/dispatcher-any/notes.js';
+import { parseDispatcherAny } from '../../src/dispatcher-any/parser.js';
+import { compileFilter } from '../../src/farms/filter.js';
+import { compilePathRules, decide } from '../../src/farms/match.js';
+import { decomposeSlingUrl } from '../../src/farms/sling-url.js';
+
+function convert(text: string, env: Record<string, string> = {}) {
+  const parsed = parseDispatcherAny('d.any', { read: () => text });
+  const r = convertDispatcher(parsed.root, env);
+  return { ...r, lines: r.warnings.map(formatWarning) };
+}
+
+const farm = (r: ReturnType<typeof convert>, name: string): FarmOut => {
+  const f = r.config.farms.find((x) => x.name === name);
+  assert.ok(f, `farm ${name} in ${r.config.farms.map((x) => x.name).join(', ')}`);
+  return f;
+};
+
+const FULL = `/farms {
+  /site {
+    /virtualhosts { "www.site.com" "site.com:8080" "*.site.com" }
+    /renders {
+      /r1 { /hostname "10.0.0.5" /port "4503" /timeout "1000" /receiveTimeout "20000" }
+      /r2 { /hostname "publish2" /port "4443" /secure "1" /timeout "3000" }
+    }
+    /retryDelay "3"
+    /filter {
+      /0001 { /type "deny" /url "*" }
+      /0002 { /type "allow" /method '(GET|HEAD)' /extension '(html|json)' /path "/content/site/*" }
+      /0003 { /type "allow" /url "/content/dam/site/*" }
+      /0004 { /type "deny" /selectors '(feed|rss)' /extension "json" }
+      /0005 { /type "deny" /query "debug=*" }
+      /0006 { /type "allow" /method "GET" /url "/etc.clientlibs/*" /suffix "*" }
+    }
+    /cache {
+      /docroot "/var/www/site"
+      /statfileslevel "2"
+      /rules {
+        /0000 { /glob "*" /type "deny" }
+        /0001 { /glob "/content/*" /type "allow" }
+        /0002 { /glob "*/private/*" /type "deny" }
+      }
+      /invalidate { /0000 { /glob "*" /type "deny" } /0001 { /glob "*.html" /type "allow" } }
+      /ignoreUrlParams { /0001 { /glob "utm_*" /type "allow" } /0002 { /glob "q" /type "deny" } }
+      /headers { "Cache-Control" "Content-Type" "ETag" }
+      /gracePeriod "5"
+      /enableTTL "1"
+      /serveStaleOnError "1"
+      /allowAuthorized "0"
+      /allowedClients { /0 { /glob "*.*.*.*" /type "deny" } /1 { /glob "10.0.0.*" /type "allow" } /2 { /glob "127.0.0.1" /type "allow" } }
+    }
+  }
+}
+`;
+
+describe('convertDispatcher: every mapped directive', () => {
+  const r = convert(FULL);
+  const f = farm(r, 'site');
+
+  it('virtualhosts, renders (url, timeoutMs from /receiveTimeout or /timeout, https for /secure), retryDelay', () => {
+    assert.deepEqual(f.virtualhosts, ['www.site.com', 'site.com:8080', '*.site.com']);
+    assert.deepEqual(f.renders, [
+      { url: 'http://10.0.0.5:4503', timeoutMs: 20000 },
+      { url: 'https://publish2:4443', timeoutMs: 3000 },
+    ]);
+    assert.equal(f.retryDelayMs, 3000);
+  });
+
+  it('filter: url split the Sling way, regex lists, query', () => {
+    assert.deepEqual(f.filter, [
+      { deny: { path: '/**' } },
+      { allow: { method: ['GET', 'HEAD'], path: '/content/site/**', extension: ['html', 'json'] } },
+      { allow: { path: '/content/dam/site/**' } },
+      { deny: { extension: 'json', selectors: ['feed', 'rss'] } },
+      { deny: { query: 'debug=*{,/**}' } },
+      { allow: { method: 'GET', path: '/etc', extension: 'clientlibs', suffix: '/**' } },
+    ]);
+  });
+
+  it('cache: docroot, statfileslevel, rules, invalidate, ignoreUrlParams, headers, gracePeriod s → ms, flags', () => {
+    assert.equal(f.docroot, '/var/www/site');
+    assert.deepEqual(f.cache, {
+      statfileslevel: 2,
+      rules: [{ deny: '/**' }, { allow: '/content/**' }, { deny: '/**/private/**' }],
+      invalidate: [{ deny: '/**' }, { allow: '/**/*.html' }],
+      ignoreUrlParams: [{ allow: 'utm_*' }, { deny: 'q' }],
+      headers: ['Cache-Control', 'Content-Type', 'ETag'],
+      gracePeriodMs: 5000,
+      enableTTL: true,
+      serveStaleOnError: true,
+      allowAuthorized: false,
+    });
+  });
+
+  it('allowedClients: deny all then allow → flush.allowedClients as IPs and CIDRs', () => {
+    assert.deepEqual(r.config.flush, { allowedClients: ['10.0.0.0/24', '127.0.0.1'] });
+  });
+
+  it('flushRoutes derived from the filter allow paths, with a note naming their lines', () => {
+    assert.deepEqual(f.flushRoutes, ['/content/dam/site/**', '/content/site/**']);
+    assert.ok(r.lines.includes('d.any:2: note: farm "site": flushRoutes ["/content/dam/site/**","/content/site/**"] derived from its /filter allow paths (d.any:11, d.any:12); Dispatcher routes a flush by Host, farmgate by CQ-Path: review them'), r.lines.join('\n'));
+  });
+
+  it('warns, with file and line, about what changed meaning', () => {
+    assert.ok(r.lines.includes('d.any:5: /timeout (connect timeout) of render /r1 not carried over: farmgate has one render timeout, taken from /receiveTimeout'));
+    assert.ok(r.lines.some((l) => l.startsWith('d.any:6: note: /timeout 3000 of render /r2')));
+    assert.ok(r.lines.includes('d.any:1: note: Dispatcher sends a request no farm matches to a fallback farm; farmgate answers it 404. Add "*" to the virtualhosts of the last farm if you relied on that'));
+  });
+
+  it('the converted filter decides requests as Dispatcher does', () => {
+    const filter = compileFilter(f.filter as RuleItem<FilterMatch>[]);
+    const req = (method: string, url: string) => {
+      const [p, q] = url.split('?');
+      return filter({ ...decomposeSlingUrl(p!), method, query: q });
+    };
+    const cases: [string, string, boolean][] = [
+      ['GET', '/content/site/en.html', true],
+      ['HEAD', '/content/site/en/products.json', true],
+      ['POST', '/content/site/en.html', false],
+      ['GET', '/content/site/en.pdf', false],
+      ['GET', '/content/site/en.feed.json', false],
+      ['GET', '/content/site/en.model.json', true],
+      ['GET', '/content/site/en.html?debug=layout', false],
+      ['GET', '/content/dam/site/logo.png', true],
+      ['GET', '/content/other/en.html', false],
+      ['GET', '/etc.clientlibs/site/base.css', true],
+      ['GET', '/etc.clientlibs', false],
+      ['GET', '/crx/de/index.jsp', false],
+    ];
+    for (const [method, url, allowed] of cases) assert.equal(req(method, url), allowed, `${method} ${url}`);
+  });
+
+  it('the converted cache rules decide paths as Dispatcher does', () => {
+    const rules = compilePathRules(f.cache!.rules as RuleItem<string>[]);
+    const cases: [string, boolean][] = [
+      ['/content/site/en.html', true],
+      ['/content/site/private/a.html', false],
+      ['/libs/x.js', false],
+    ];
+    for (const [p, cached] of cases) assert.equal(decide(rules, p), cached, p);
+  });
+});
+
+describe('convertDispatcher: farms', () => {
+  it('reverses the farm order (Dispatcher reads /farms bottom-up) and sanitizes names', () => {
+    const r = convert(`/farms {
+  /000_Catch_All { /virtualhosts { "*" } /renders { /r { /hostname "h" /port "80" } } }
+  /site_A { /virtualhosts { "a.com" } /renders { /r { /hostname "h" } } }
+  /site-a { /virtualhosts { "a2.com" } /renders { /r { /hostname "h" } } }
+}`);
+    assert.deepEqual(r.config.farms.map((f) => f.name), ['site-a-2', 'site-a', '000-catch-all']);
+    assert.ok(r.lines.includes('d.any:3: note: farm /site_A is named "site-a" (farmgate names are [a-z0-9-]+ and unique)'));
+    assert.ok(r.lines.includes('d.any:4: note: farm /site-a is named "site-a-2" (farmgate names are [a-z0-9-]+ and unique)'));
+    assert.ok(!r.lines.some((l) => l.includes('fallback farm')), 'a "*" farm exists');
+  });
+
+  it('a flush-only farm becomes no farm, but its /allowedClients reach flush.allowedClients', () => {
+    const r = convert(`/farms {
+  /flushfarm {
+    /virtualhosts { "flush" "invalidation_only" }
+    /renders { /r { /hostname "h" } }
+    /cache { /docroot "/var/www" /allowedClients { /0 { /glob "*" /type "deny" } /1 { /glob "10.1.*.*" /type "allow" } } }
+  }
+  /site { /virtualhosts { "*" } /renders { /r { /hostname "h" } } /cache { /docroot "/var/www" /allowedClients { /0 { /glob "192.168.0.9" /type "allow" } } } }
+}`);
+    assert.deepEqual(r.config.farms.map((f) => f.name), ['site']);
+    assert.deepEqual(r.config.flush, { allowedClients: ['10.1.0.0/16', '192.168.0.9'] });
+    assert.ok(r.lines.some((l) => l.startsWith('d.any:2: /flushfarm not carried over as a farm: it only receives flushes (virtualhosts flush, invalidation_only)')));
+    assert.ok(r.lines.some((l) => /^d\.any:5: note: flush\.allowedClients is one list in farmgate: the union/.test(l)));
+  });
+
+  it('keeps ${VAR}s verbatim in strings; numbers and flags come from the environment', () => {
+    const text = `/farms { /site {
+  /virtualhosts { "\${SITE_HOST}" }
+  /renders { /r { /hostname "\${PUBLISH_IP}" /port "\${PUBLISH_PORT}" } }
+  /cache {
+    /docroot "\${PUBLISH_DOCROOT}/site"
+    /statfileslevel "\${DEFAULT_STAT_LEVEL}"
+    /serveStaleOnError "\${STALE}"
+    /allowedClients { /0 { /glob "*.*.*.*" /type "deny" } /1 { /glob "\${AUTHOR_IP}" /type "allow" } }
+  }
+} }`;
+    const withEnv = convert(text, { DEFAULT_STAT_LEVEL: '3', STALE: '1' });
+    const f = farm(withEnv, 'site');
+    assert.deepEqual(f.virtualhosts, ['${SITE_HOST}']);
+    assert.deepEqual(f.renders, [{ url: 'http://${PUBLISH_IP}:${PUBLISH_PORT}' }]);
+    assert.equal(f.docroot, '${PUBLISH_DOCROOT}/site');
+    assert.deepEqual(f.cache, { statfileslevel: 3, serveStaleOnError: true });
+    assert.deepEqual(withEnv.config.flush, { allowedClients: ['${AUTHOR_IP}'] });
+    assert.ok(withEnv.lines.includes('d.any:6: note: /statfileslevel "${DEFAULT_STAT_LEVEL}" resolved to 3 from the environment (farmgate needs a number here)'));
+
+    const without = convert(text);
+    assert.deepEqual(farm(without, 'site').cache, undefined);
+    assert.ok(without.lines.includes('d.any:6: /statfileslevel not carried over: "${DEFAULT_STAT_LEVEL}" is not set in the environment and farmgate needs a number; set it and import again, or edit statfileslevel'));
+    assert.ok(without.lines.some((l) => l.startsWith('d.any:7: /serveStaleOnError not carried over: "${STALE}" is not "0" or "1"')));
+  });
+
+  it('flushRoutes: from cache rules without /content filter paths; /** without a filter; none with a note', () => {
+    const r = convert(`/farms {
+  /rules-only { /virtualhosts { "a" } /renders { /r { /hostname "h" } }
+    /filter { /1 { /type "allow" /extension "html" } }
+    /cache { /docroot "/d" /rules { /0 { /glob "*" /type "deny" } /1 { /glob "/content/a/*.html" /type "allow" } } } }
+  /open { /virtualhosts { "b" } /renders { /r { /hostname "h" } } /cache { /docroot "/d" } }
+  /closed { /virtualhosts { "c" } /renders { /r { /hostname "h" } } /filter { /1 { /type "allow" /url "/libs/*" } } /cache { /docroot "/d" } }
+}`);
+    assert.deepEqual(farm(r, 'rules-only').flushRoutes, ['/content/a/**']);
+    assert.deepEqual(farm(r, 'open').flushRoutes, ['/**']);
+    assert.deepEqual(farm(r, 'closed').flushRoutes, []);
+    assert.ok(r.lines.some((l) => l.startsWith('d.any:2: note: farm "rules-only": flushRoutes ["/content/a/**"] derived from its /cache /rules allows')));
+    assert.ok(r.lines.includes('d.any:6: note: farm "closed": no flushRoutes could be derived (no /content path in its filter or cache rules); it receives no flush until you add some'));
+  });
+
+  it('a farm file without /farms (an archetype default.farm) is taken as the farms', () => {
+    const r = convert('/publishfarm { /virtualhosts { "*" } /renders { /0 { /hostname "h" /port "4503" } } /cache { /docroot "/d" } }');
+    assert.deepEqual(r.config.farms.map((f) => f.name), ['publishfarm']);
+  });
+
+  it('placeholders, with warnings, where farmgate needs a value Dispatcher did not give', () => {
+    const r = convert('/farms { /bare { /virtualhosts { "https://x.com/shop/*" } } }');
+    const f = farm(r, 'bare');
+    assert.deepEqual(f.virtualhosts, ['x.com']);
+    assert.deepEqual(f.renders, [{ url: 'http://127.0.0.1:4503' }]);
+    assert.equal(f.docroot, './cache/bare');
+    assert.deepEqual(f.flushRoutes, ['/**']);
+    assert.ok(r.lines.includes('d.any:1: /virtualhosts "https://x.com/shop/*": the scheme https:// is not carried over (farmgate matches the Host header only)'));
+    assert.ok(r.lines.some((l) => l.startsWith('d.any:1: /virtualhosts "https://x.com/shop/*": the URI part "/shop/*" is not carried over')));
+    assert.ok(r.lines.includes('d.any:1: farm "bare" has no usable /renders: a placeholder render http://127.0.0.1:4503 was written; edit it'));
+    assert.ok(r.lines.some((l) => l.startsWith('d.any:1: note: no farm has /allowedClients')));
+  });
+});
+
+describe('convertDispatcher: warnings for what is not carried over', () => {
+  const r = convert(`/name "edge"
+/farms {
+  /site {
+    /clientheaders { "*" }
+    /virtualhosts { "*" }
+    /sessionmanagement { /directory "/tmp/s" }
+    /renders { /r { /hostname "h" /ipv4 "1" } }
+    /statistics { /categories { /html { /glob "*.html" } } }
+    /vanity_urls { /url "/libs/granite/dispatcher/content/vanityUrls.html" }
+    /filter {
+      /0001 { /type "deny" /url "*" }
+      /0002 { /type "allow" /protocol "HTTP/1.1" /path "/content/*" }
+      /0003 { /type "deny" /extension '()' }
+      /0004 { /type "deny" /selectors '(rss|[0-9-]+)' }
+      /0005 { /glob "GET /content/old/*" /type "deny" }
+      /0006 { /url "/x" }
+    }
+    /cache {
+      /docroot "/d"
+      /statfile "/tmp/stat"
+      /invalidateHandler "/bin/true"
+      /mode "0755"
+      /headers { "X-*" "Content-Type" }
+      /allowedClients { /0 { /glob "*" /type "deny" } /1 { /glob "author.local" /type "allow" } }
+    }
+  }
+}`);
+  const expected = [
+    'd.any:1: /name not carried over: farmgate has no instance name (server.name names a server of the web farm)',
+    'd.any:4: /clientheaders not carried over: farmgate forwards every request header to the render except hop-by-hop ones',
+    'd.any:6: /sessionmanagement not carried over: farmgate has no session management; requests with credentials are not cached unless allowAuthorized',
+    'd.any:7: /ipv4 not carried over: farmgate resolves host names as Node does',
+    'd.any:8: /statistics not carried over: farmgate takes renders in turn; there are no response-time categories',
+    'd.any:9: /vanity_urls not carried over: farmgate has no vanity URL list; allow those URLs in the filter',
+    'd.any:12: /protocol not carried over: farmgate does not filter on the protocol; /filter /0002 now matches any protocol',
+    'd.any:13: /extension \'()\': the empty alternative (e.g. "no extension") not carried over: farmgate globs cannot match an empty value',
+    'd.any:13: /filter /0003 not carried over: its /extension could not be converted (see above)',
+    "d.any:14: /selectors '(rss|[0-9-]+)': regex alternative '[0-9-]+' (repetition \"[0-9-]+\" has no glob equivalent) not carried over: no glob equivalent",
+    'd.any:15: note: deprecated /glob "GET /content/old/*" (the request line) converted to method and path; review it',
+    'd.any:16: /0006 not carried over: filter rule has no /type "allow" or "deny"',
+    'd.any:20: /statfile not carried over: farmgate always uses .stat files placed by statfileslevel',
+    'd.any:21: /invalidateHandler not carried over: farmgate runs no script on flush; use flushRoutes (one handle can reach several farms) or the admin API',
+    'd.any:22: /mode not carried over: cached files get the farmgate process umask; set it where farmgate is started',
+    'd.any:23: /headers "X-*" not carried over: expected a literal header name',
+    'd.any:24: /allowedClients allow "author.local" not carried over: expected an IPv4 glob like 10.0.0.* or an IP',
+  ];
+  for (const line of expected) it(line, () => assert.ok(r.lines.includes(line), `missing; got:\n${r.lines.join('\n')}`));
+
+  it('what could be kept is kept', () => {
+    const f = farm(r, 'site');
+    assert.deepEqual(f.filter, [
+      { deny: { path: '/**' } },
+      { allow: { path: '/content/**' } },
+      { deny: { selectors: 'rss' } },
+      { deny: { method: 'GET', path: '/content/old/**' } },
+    ]);
+    assert.deepEqual(f.cache, { headers: ['Content-Type'] });
+    assert.deepEqual(r.config.flush, { allowedClients: [] });
+  });
+});
