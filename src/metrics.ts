@@ -66,5 +66,36 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['server'] as const,
       registers,
     }),
+    propagationPublished: new Counter({
+      name: 'farmgate_propagation_published_total',
+      help: 'Flush events this server added to the web-farm stream (outbox drains included).',
+      registers,
+    }),
+    propagationApplied: new Counter({
+      name: 'farmgate_propagation_applied_total',
+      help: 'Flush events from other servers applied here.',
+      registers,
+    }),
+    propagationRejected: new Counter({
+      name: 'farmgate_propagation_rejected_total',
+      help: 'Events refused, nothing applied, by reason (signature|version|malformed).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    propagationFailed: new Counter({
+      name: 'farmgate_propagation_failed_total',
+      help: 'Events that still failed to apply after every retry (recorded, then skipped).',
+      registers,
+    }),
+    propagationColdFlushes: new Counter({
+      name: 'farmgate_propagation_cold_flushes_total',
+      help: 'Cold flushes (root .stat of every farm touched) after events were lost to retention or a Redis data loss.',
+      registers,
+    }),
+    propagationOutboxDepth: new Gauge({
+      name: 'farmgate_propagation_outbox_depth',
+      help: 'Flush events in the local outbox waiting for Redis.',
+      registers,
+    }),
   };
 }

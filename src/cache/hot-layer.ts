@@ -20,6 +20,11 @@ export interface CachedFile {
   readonly body: Buffer | undefined;
   /** When the disk was last compared with this entry (ms). */
   checkedAt: number;
+  /**
+   * Response headers prepared once per entry by serve/send.ts (the entry's fields never change;
+   * a changed file is a new entry), so a hit does no per-request header building.
+   */
+  replay?: unknown;
 }
 
 export class HotLayer {

@@ -142,6 +142,17 @@ const serverSchema = z.strictObject({
   trustedProxies: z.array(cidr).default(['127.0.0.1', '::1']),
   limits: limitsSchema.default(() => limitsSchema.parse({})),
   memory: memorySchema.default(() => memorySchema.parse({})),
+  /**
+   * Opt-in, behind nginx only: a fresh HIT asked for by nginx (request header
+   * `X-Farmgate-Accel: 1` from a trusted proxy) is answered with its headers and
+   * `X-Accel-Redirect: PREFIX/FARM/DOCPATH`, and nginx sends the file from an internal location
+   * on the docroot (nginx/README.md). Off when absent.
+   */
+  accelRedirect: z
+    .strictObject({
+      prefix: z.string().regex(/^(?:\/[A-Za-z0-9._~-]+)+$/, { message: 'expected an absolute path like "/_farmgate_docroot", without a trailing slash' }),
+    })
+    .optional(),
   name: z.string().regex(/^[A-Za-z0-9._-]+$/, { message: 'expected a server name of [A-Za-z0-9._-]' }).optional(),
   stateDir: z.string().min(1).optional(),
 });

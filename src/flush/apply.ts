@@ -10,7 +10,7 @@ import type { Runtime } from '../runtime.js';
 import type { RefetchResult, Refetcher } from '../serve/refetch.js';
 import { executePlan } from './execute.js';
 import type { FlushRequest } from './parse.js';
-import { listingFolder, planFlush } from './plan.js';
+import { listingFolder, planFences, planFlush } from './plan.js';
 
 export interface FarmOutcome {
   readonly farm: string;
@@ -44,15 +44,28 @@ export async function applyFlush(rt: Runtime, flush: FlushRequest, routes: reado
     const cache = rt.cacheFor(farm);
     const log = rt.log.child({ farm: farm.name });
     try {
+      // Fence before listing: a render in flight for anything this flush deletes (cached yet or
+      // not) is never stored once it completes; it carries the page as it was before the flush.
+      const fencedAt = Date.now();
+      cache.fence(planFences(flush.action, flush.handle));
       const listing = await cache.listEntries(listingFolder(flush.handle));
-      const plan = planFlush({
+      const planInput = {
         statfileslevel: farm.config.cache.statfileslevel,
         action: flush.action,
         scope: flush.scope,
         handle: flush.handle,
         listing,
-      });
+      };
+      const plan = planFlush(planInput);
       const done = await executePlan(cache, plan, at);
+      // A folder listing taken while other files are renamed in can miss a name (tmpfs and busy
+      // folders): one more listing catches those. Served copies are refused by the fence anyway;
+      // this keeps the disk (which nginx may serve directly) clean too. Copies rendered after the
+      // fence are newer than this flush and stay.
+      const again = planFlush({ ...planInput, listing: await cache.listEntries(listingFolder(flush.handle)) });
+      for (const d of again.deletes) {
+        if (d.kind === 'file' && (await cache.remove(d.docPath, { notNewerThan: fencedAt }))) done.deleted.push(d.docPath);
+      }
       const ms = round(performance.now() - started);
       // Dispatcher logs "Activation detected: action=Activate [/content/dam/logo.jpg]" and one
       // "Touched /mnt/var/www/html/.stat" per file (reference §1.5).

@@ -34,6 +34,11 @@ export interface FlushPlan {
   readonly deletes: readonly PlannedDelete[];
   /** Folders whose `.stat` is touched, docroot (`/`) first. */
   readonly statTouches: readonly string[];
+  /**
+   * What the flush invalidates by deletion, cached or not, so a render already in flight for it
+   * is never stored afterwards: `H` (the file), `H.` (every `base(H).*`), `F/` (a folder tree).
+   */
+  readonly fences: readonly string[];
 }
 
 export interface PlanInput {
@@ -46,7 +51,7 @@ export interface PlanInput {
   readonly listing: readonly ListingEntry[];
 }
 
-export const EMPTY_PLAN: FlushPlan = Object.freeze({ deletes: [], statTouches: [] });
+export const EMPTY_PLAN: FlushPlan = Object.freeze({ deletes: [], statTouches: [], fences: [] });
 
 /** The folder whose listing the planner needs: dir(H), or the docroot itself for handle `/`. */
 export function listingFolder(handle: string): string {
@@ -81,7 +86,7 @@ export function planFlush(input: PlanInput): FlushPlan {
           .filter((e) => e.name !== '.stat')
           .map((e) => ({ docPath: '/' + e.name, kind: e.isDirectory ? 'tree' : 'file' }))
       : [];
-    return { deletes, statTouches };
+    return { deletes, statTouches, fences: planFences(action, handle) };
   }
 
   const dir = listingFolder(handle);
@@ -104,7 +109,18 @@ export function planFlush(input: PlanInput): FlushPlan {
     // "… and the directory `H/_jcr_content`" (cached renderings of sub-nodes).
     deletes.push({ docPath: handle + '/_jcr_content', kind: 'tree' });
   }
-  return { deletes, statTouches };
+  return { deletes, statTouches, fences: planFences(action, handle) };
+}
+
+/**
+ * What a flush deletes, named without a listing (see FlushPlan.fences): the caller fences these
+ * before it lists dir(H), so a copy stored by a render that finishes in between is caught too.
+ */
+export function planFences(action: FlushAction, handle: string): string[] {
+  if (action === 'Test') return [];
+  const removesFolder = action === 'Deactivate' || action === 'Delete';
+  if (handle === '/') return removesFolder ? ['/'] : [];
+  return [handle, handle + '.', removesFolder ? handle + '/' : handle + '/_jcr_content/'];
 }
 
 function sorted(listing: readonly ListingEntry[]): ListingEntry[] {

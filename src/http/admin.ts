@@ -3,6 +3,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Metrics } from '../metrics.js';
+import { handlePropagationAdmin } from '../propagation/admin-routes.js';
+import type { Propagation } from '../propagation/index.js';
 import type { Runtime } from '../runtime.js';
 
 export interface AdminDeps {
@@ -10,6 +12,8 @@ export interface AdminDeps {
   readonly metrics: Metrics;
   /** Extra readiness checks (propagation: Redis reachable). */
   readonly ready?: () => boolean;
+  /** Web farm propagation, when on: /admin/api/servers, hold and release. */
+  readonly propagation?: Propagation;
 }
 
 export function createAdminHandler(deps: AdminDeps) {
@@ -25,6 +29,7 @@ export function createAdminHandler(deps: AdminDeps) {
       res.setHeader('www-authenticate', 'Bearer realm="farmgate"');
       return text(401, 'unauthorized\n');
     }
+    if (path?.startsWith('/admin/api/') && handlePropagationAdmin(req, res, path, deps.propagation)) return;
     if (path === '/healthz') return text(200, 'ok\n');
     if (path === '/readyz') {
       const ok = deps.ready ? deps.ready() : true;

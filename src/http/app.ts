@@ -7,8 +7,10 @@ import { HotLayer } from '../cache/hot-layer.js';
 import type { Config } from '../config/index.js';
 import { AppError } from '../errors.js';
 import { createFlushHandler } from '../flush/handler.js';
+import { RecentFlushes } from '../flush/recent.js';
 import type { Logger } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics.js';
+import { createPropagation, type Propagation, type PropagationTuning } from '../propagation/index.js';
 import { createRuntime, type Runtime } from '../runtime.js';
 import { createServeHandler } from '../serve/handler.js';
 import { sendError } from '../serve/send.js';
@@ -20,6 +22,8 @@ export interface AppDeps {
   readonly log: Logger;
   readonly metrics?: Metrics;
   readonly now?: () => number;
+  /** Propagation timings (tests shorten them); used when `propagation.mode` is `redis`. */
+  readonly propagation?: PropagationTuning;
 }
 
 export interface App {
@@ -32,6 +36,10 @@ export interface App {
   reload(config: Config): Promise<void>;
   readonly metrics: Metrics;
   readonly hot: HotLayer;
+  /** Web farm propagation; undefined when `propagation.mode` is `off`. */
+  readonly propagation: Propagation | undefined;
+  /** The last flushes applied here, newest first (admin page). */
+  readonly recentFlushes: RecentFlushes;
   close(): Promise<void>;
 }
 
@@ -48,7 +56,24 @@ export async function createApp(deps: AppDeps): Promise<App> {
     isTrustedPeer: (_rt, peer) => trusted(peer),
     ...(deps.now ? { now: deps.now } : {}),
   });
-  const flush = createFlushHandler({ getRuntime, refetch: serve.refetch });
+  const recentFlushes = new RecentFlushes();
+  const propagation =
+    deps.config.propagation.mode === 'redis'
+      ? createPropagation({
+          config: deps.config,
+          log: deps.log,
+          metrics,
+          getRuntime,
+          refetch: serve.refetch,
+          ...(deps.propagation ? { tuning: deps.propagation } : {}),
+        })
+      : undefined;
+  const flush = createFlushHandler({
+    getRuntime,
+    refetch: serve.refetch,
+    recent: recentFlushes,
+    ...(propagation ? { onApplied: (event) => propagation.onApplied(event) } : {}),
+  });
 
   function handlePublic(req: IncomingMessage, res: ServerResponse): void {
     const rt = current;
@@ -68,7 +93,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
     serve.handle(req, res);
   }
 
-  const handleAdmin = createAdminHandler({ getRuntime, metrics });
+  const handleAdmin = createAdminHandler({ getRuntime, metrics, ...(propagation ? { propagation, ready: () => propagation.ready() } : {}) });
+  // Opens the outbox and joins the stream (briefly waiting for Redis; never failing without it).
+  await propagation?.start();
 
   return {
     handlePublic,
@@ -76,6 +103,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     runtime: getRuntime,
     metrics,
     hot,
+    recentFlushes,
+    propagation,
     async reload(config) {
       const previous = current;
       current = await createRuntime({
@@ -91,6 +120,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
       setTimeout(() => void previous.close(), 30_000).unref();
     },
     async close() {
+      await propagation?.stop();
       await current.close();
     },
   };

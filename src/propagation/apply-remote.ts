@@ -8,14 +8,13 @@
  * recorded as failed; the caller goes on with the next event. Neither AEM's strict FIFO (one
  * poison item blocks the queue) nor Umbraco's log-and-skip (peers §0 lesson 4).
  */
+import fs from 'node:fs/promises';
 import { applyFlush, refetchAll } from '../flush/apply.js';
 import { routeFlush } from '../farms/select.js';
 import type { Runtime } from '../runtime.js';
 import type { Refetcher } from '../serve/refetch.js';
 import { toFlushRequest, type FlushEvent } from './event.js';
 
-/** Default waits between attempts: 4 attempts over about 2 s. */
-export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [100, 400, 1500];
 
 /**
  * Pure: the backoff schedule, exponential from `baseMs` by `factor`, capped at `maxMs`.
@@ -25,6 +24,9 @@ export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [100, 400, 1500];
 export function backoffSchedule(retries: number, baseMs: number, factor: number, maxMs: number): number[] {
   return Array.from({ length: Math.max(0, retries) }, (_, i) => Math.min(maxMs, Math.round(baseMs * factor ** i)));
 }
+
+/** Default waits between attempts: 4 attempts over about 2 s (100, 400, 1500 ms). */
+export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = backoffSchedule(3, 100, 4, 1500);
 
 export interface RemoteOutcome {
   readonly farms: string[];
@@ -38,6 +40,15 @@ export async function applyRemoteOnce(rt: Runtime, event: FlushEvent, refetch: R
   const flush = toFlushRequest(event);
   const routes = routeFlush(rt.farms, flush.routingKey);
   if (routes.length === 0) return [];
+  for (const { farm } of routes) {
+    // The executor treats a folder it cannot reach as "outside the docroot" and skips it; for
+    // a whole docroot that is gone or not a folder, that would be a silent skip of the event.
+    const docroot = rt.cacheFor(farm).docroot;
+    const st = await fs.stat(docroot).catch((err: Error) => {
+      throw new Error(`farm ${farm.name}: docroot ${docroot} unavailable: ${(err as NodeJS.ErrnoException).code ?? err.message}`);
+    });
+    if (!st.isDirectory()) throw new Error(`farm ${farm.name}: docroot ${docroot} is not a folder`);
+  }
   const applied = await applyFlush(rt, flush, routes, at);
   if (applied.failure) throw applied.failure;
   if (flush.refetch.length > 0) await refetchAll(rt, routes, applied.outcomes, flush.refetch, refetch);

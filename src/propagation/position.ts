@@ -28,6 +28,11 @@ export interface GroupInfo {
   readonly lastDeliveredId: string;
   /** Entries added after the group's position (trimmed ones included); null when Redis cannot tell. */
   readonly lag: number | null;
+  /**
+   * Whether `lag` is counted (`entries-read` known) rather than estimated: Redis estimates as
+   * if nothing was trimmed, so only a counted lag can reveal a loss.
+   */
+  readonly lagExact?: boolean;
 }
 
 /**
@@ -39,19 +44,20 @@ export function lagEvents(group: Pick<GroupInfo, 'lag' | 'pending'>, fallbackUnd
 }
 
 /**
- * How many entries after the group's position were trimmed before it read them. `lag` counts
- * every entry added after the position; `remaining` is how many of them the stream still
- * holds. Unknown lag (null) with the position itself gone and older than the first entry is
- * treated as lost: a needless cold flush costs renders, a missed flush serves stale pages.
+ * How many entries after the group's position were trimmed before it read them. Trimming
+ * removes the oldest entries first, so while the position is at or after the stream's first
+ * entry nothing after it is gone. Otherwise every entry still there is after the position, and
+ * a counted `lag` (entries added after the position) minus the stream's length is the loss.
+ * Without a counted lag we cannot tell, and treat it as lost: a needless cold flush costs
+ * renders, a missed flush serves stale pages.
+ *
+ * @example trimmedUnread({ lag: 4, position: '100-0', firstId: '500-0', length: 1 }) // 3
  */
-export function trimmedUnread(input: {
-  lag: number | null;
-  remaining: number;
-  positionStillThere: boolean;
-  positionBeforeFirst: boolean;
-}): number {
-  if (input.lag !== null) return Math.max(0, input.lag - input.remaining);
-  return !input.positionStillThere && input.positionBeforeFirst ? 1 : 0;
+export function trimmedUnread(input: { lag: number | null; position: string; firstId: string | undefined; length: number }): number {
+  if (input.firstId !== undefined && compareIds(input.position, input.firstId) >= 0) return 0;
+  if (input.lag !== null) return Math.max(0, input.lag - input.length);
+  // A group that has read nothing (0-0) before an empty stream has nothing to lose.
+  return input.position === '0-0' && input.length === 0 ? 0 : 1;
 }
 
 /** Stream ids compare as (ms, seq) pairs. */

@@ -100,12 +100,15 @@ export class StreamClient {
     }
     return (reply as unknown[][]).map((flat) => {
       const r = fieldsToRecord(flat.map((x) => (x === null ? '' : String(x))));
-      const lag = (flat as unknown[])[(flat as unknown[]).indexOf('lag') + 1];
+      const at = (k: string) => (flat as unknown[])[(flat as unknown[]).indexOf(k) + 1];
+      const lag = at('lag');
+      const read = at('entries-read');
       return {
         name: r.name ?? '',
         pending: Number(r.pending ?? 0),
         lastDeliveredId: r['last-delivered-id'] ?? '0-0',
         lag: lag === null || lag === undefined ? null : Number(lag),
+        lagExact: read !== null && read !== undefined && lag !== null && lag !== undefined,
       };
     });
   }
@@ -128,26 +131,15 @@ export class StreamClient {
     };
   }
 
-  /** Creates the group at `startAt` unless it exists; true when created. */
-  async createGroup(group: string, startAt: string): Promise<boolean> {
-    try {
-      await this.cmd.call('XGROUP', ['CREATE', this.stream, group, startAt, 'MKSTREAM']);
-      return true;
-    } catch (err) {
-      if (/BUSYGROUP/.test((err as Error).message)) return false;
-      throw err;
-    }
-  }
-
-  /** Entries after `afterId` (exclusive), at most `count`. */
-  async rangeAfter(afterId: string, count: number): Promise<StreamEntry[]> {
-    const reply = (await this.cmd.call('XRANGE', [this.stream, `(${afterId}`, '+', 'COUNT', count])) as [string, string[]][];
-    return reply.map(([id, fields]) => ({ id, fields: fieldsToRecord(fields) }));
-  }
-
-  async exists(id: string): Promise<boolean> {
-    const reply = (await this.cmd.call('XRANGE', [this.stream, id, id])) as unknown[];
-    return reply.length > 0;
+  /**
+   * Creates the group at `startAt` unless it exists; true when created. Done in one script so
+   * the group's `entries-read` is exact from the start: a plain `XGROUP CREATE` leaves it unset,
+   * and Redis then estimates the lag as if nothing had been trimmed, which would hide exactly
+   * the loss we must detect.
+   */
+  async createGroup(group: string, startAt: '$' | '0'): Promise<boolean> {
+    const created = await this.cmd.call('EVAL', [CREATE_GROUP, 1, this.stream, group, startAt]);
+    return Number(created) === 1;
   }
 
   /**
@@ -167,6 +159,24 @@ export class StreamClient {
     if (ids.length > 0) await this.cmd.call('XACK', [this.stream, group, ...ids]);
   }
 }
+
+const CREATE_GROUP = `
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+    if g[2] == ARGV[1] then return 0 end
+  end
+end
+redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[1], ARGV[2], 'MKSTREAM')
+if ARGV[2] == '$' then
+  local info = redis.call('XINFO', 'STREAM', KEYS[1])
+  local h = {}
+  for i = 1, #info, 2 do h[info[i]] = info[i + 1] end
+  redis.call('XGROUP', 'SETID', KEYS[1], ARGV[1], h['last-generated-id'], 'ENTRIESREAD', h['entries-added'])
+else
+  redis.call('XGROUP', 'SETID', KEYS[1], ARGV[1], '0', 'ENTRIESREAD', 0)
+end
+return 1
+`;
 
 /** `${ms}-0` for a time: the smallest id at or after it. */
 export function minIdFor(ms: number): string {

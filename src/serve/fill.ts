@@ -40,6 +40,8 @@ export interface FillRequest {
   readonly res: ServerResponse | undefined;
   readonly headOnly: boolean;
   readonly now: () => number;
+  /** When the render request starts (the file's mtime); defaults to now(). */
+  readonly startedAt?: number;
 }
 
 export interface FillResult {
@@ -49,10 +51,16 @@ export interface FillResult {
   readonly renderMs: number | undefined;
 }
 
-export class InFlight {
-  readonly #fills = new Map<string, Promise<FillOutcome>>();
+export interface PendingFill {
+  readonly outcome: Promise<FillOutcome>;
+  /** When its render request started: a request may only join a fill newer than any flush. */
+  readonly startedAt: number;
+}
 
-  get(absPath: string): Promise<FillOutcome> | undefined {
+export class InFlight {
+  readonly #fills = new Map<string, PendingFill>();
+
+  get(absPath: string): PendingFill | undefined {
     return this.#fills.get(absPath);
   }
 
@@ -60,10 +68,11 @@ export class InFlight {
     return this.#fills.size;
   }
 
-  /** Runs a fill as the one in flight for this file; the entry is always cleared. */
-  run(absPath: string, fill: () => Promise<FillResult>): Promise<FillResult> {
+  /** Runs a fill as the one in flight for this file; its entry is always cleared. */
+  run(absPath: string, startedAt: number, fill: () => Promise<FillResult>): Promise<FillResult> {
     let resolve!: (o: FillOutcome) => void;
-    this.#fills.set(absPath, new Promise<FillOutcome>((r) => (resolve = r)));
+    const entry: PendingFill = { outcome: new Promise<FillOutcome>((r) => (resolve = r)), startedAt };
+    this.#fills.set(absPath, entry);
     let outcome: FillOutcome = { kind: 'none' };
     return fill()
       .then((result) => {
@@ -71,7 +80,8 @@ export class InFlight {
         return result;
       })
       .finally(() => {
-        this.#fills.delete(absPath);
+        // A newer fill may have taken the slot (after a flush); leave that one alone.
+        if (this.#fills.get(absPath) === entry) this.#fills.delete(absPath);
         resolve(outcome);
       });
   }
@@ -84,7 +94,7 @@ export class InFlight {
 export async function fill(f: FillRequest): Promise<FillResult> {
   const { rt, farm, res } = f;
   const cacheCfg = farm.config.cache;
-  const startedAt = f.now();
+  const startedAt = f.startedAt ?? f.now();
   let renderMs: number | undefined;
   let response;
   try {
@@ -117,7 +127,8 @@ export async function fill(f: FillRequest): Promise<FillResult> {
   const storable = isStorable({ status: statusCode, headers, bodyLength: cl === undefined ? undefined : Number(cl) });
   const outHeaders = clientResponseHeaders(headers);
   outHeaders[X_CACHE] = 'MISS';
-  const writer = storable.ok ? rt.cacheFor(farm).beginWrite(f.docPath, startedAt) : undefined;
+  const cache = rt.cacheFor(farm);
+  const writer = storable.ok ? cache.beginWrite(f.docPath, startedAt) : undefined;
   const shareable = !storable.ok && headers['set-cookie'] === undefined && !/private|no-store/i.test(String(headers['cache-control'] ?? ''));
   let shared: Buffer[] | undefined = shareable ? [] : undefined;
   let sharedBytes = 0;
@@ -155,8 +166,13 @@ export async function fill(f: FillRequest): Promise<FillResult> {
   let outcome: FillOutcome = { kind: 'none' };
   if (writer) {
     if (writer.size === 0) await writer.abort(); // "no zero-length files"
-    else {
+    else if (cache.lastDeleted(f.docPath) >= startedAt) {
+      // A flush deleted this file after the render request started: the body predates the
+      // flush and must not bring the page back. This client still gets it (it asked first).
+      await writer.abort();
+    } else {
       const ttl = cacheCfg.enableTTL ? ttlExpiry(headers, startedAt) : undefined;
+      // commit() checks again around the rename: a flush may land while the file is written.
       if (await writer.commit(headersToStore(headers, farm.storedHeaders), ttl)) outcome = { kind: 'stored' };
     }
   } else if (shared) {

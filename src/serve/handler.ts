@@ -10,6 +10,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { isInternalName, toDocPath } from '../cache/doc-path.js';
+import type { DocrootCache } from '../cache/docroot-cache.js';
 import type { CachedFile } from '../cache/hot-layer.js';
 import { isCacheable } from '../cache/policy.js';
 import { freshness } from '../cache/stat-files.js';
@@ -18,6 +19,7 @@ import type { Farm } from '../farms/farm.js';
 import { selectFarm } from '../farms/select.js';
 import { decomposeSlingUrl } from '../farms/sling-url.js';
 import type { Runtime } from '../runtime.js';
+import { tryFastHit } from './fast-hit.js';
 import { fill, InFlight, sendShared, type FillResult } from './fill.js';
 import { clientResponseHeaders, renderRequestHeaders } from './headers.js';
 import type { RefetchResult } from './refetch.js';
@@ -89,7 +91,8 @@ export function createServeHandler(deps: ServeDeps) {
         log.cache = 'HIT';
         return sendCached(res, entry, 'HIT');
       }
-      if (inFlight.get(entry.absPath)) {
+      const refetching = inFlight.get(entry.absPath);
+      if (refetching && refetching.startedAt > invalidatedAt(cache, farm, docPath, statMtime)) {
         log.cache = 'STALE';
         return sendCached(res, entry, 'STALE');
       }
@@ -99,9 +102,17 @@ export function createServeHandler(deps: ServeDeps) {
       return passThrough(req, res, rt, farm, url, peer, peerTrusted, log);
     }
     const absPath = cache.abs(docPath);
-    const pending = inFlight.get(absPath);
+    let pending = inFlight.get(absPath);
     if (pending) {
-      const outcome = await pending;
+      // Join only a fill that started after the last flush of this file: an older one carries
+      // the page as it was before the flush.
+      let statMtime = cache.peekNearestStat(docPath, cacheCfg.statfileslevel, interval);
+      if (statMtime === 'check') statMtime = await cache.nearestStat(docPath, cacheCfg.statfileslevel, interval);
+      pending = inFlight.get(absPath);
+      if (pending && pending.startedAt <= invalidatedAt(cache, farm, docPath, statMtime)) pending = undefined;
+    }
+    if (pending) {
+      const outcome = await pending.outcome;
       log.cache = 'MISS';
       if (outcome.kind === 'stored') {
         const stored = await cache.lookup(docPath, interval);
@@ -133,8 +144,9 @@ export function createServeHandler(deps: ServeDeps) {
       cacheFill: true,
     });
     const absPath = rt.cacheFor(farm).abs(docPath);
-    return inFlight.run(absPath, () =>
-      fill({ rt, farm, docPath, renderPath, headers, stale, res, headOnly: req?.method === 'HEAD', now }),
+    const startedAt = now();
+    return inFlight.run(absPath, startedAt, () =>
+      fill({ rt, farm, docPath, renderPath, headers, stale, res, headOnly: req?.method === 'HEAD', now, startedAt }),
     );
   }
 
@@ -192,14 +204,35 @@ export function createServeHandler(deps: ServeDeps) {
     }
   }
 
+  /** `farmgate_requests_total{farm,cache}` children, resolved once per label pair. */
+  const counters = new WeakMap<Runtime['metrics'], Map<string, { inc(): void }>>();
+  function countRequest(rt: Runtime, farm: string, cache: string): void {
+    let byKey = counters.get(rt.metrics);
+    if (!byKey) counters.set(rt.metrics, (byKey = new Map()));
+    const key = `${farm}\n${cache}`;
+    let c = byKey.get(key);
+    if (!c) byKey.set(key, (c = rt.metrics.requests.labels({ farm, cache })));
+    c.inc();
+  }
+
   /** The request handler: one log line and one metric per request. */
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const rt = deps.getRuntime();
     const started = performance.now();
+    const hit = tryFastHit(req, res, rt, now, deps.isTrustedPeer);
+    if (hit) {
+      countRequest(rt, hit.farm.name, 'hit');
+      if (rt.log.isLevelEnabled('info')) {
+        const line = { farm: hit.farm.name, cache: 'HIT', status: res.statusCode, method: req.method, url: req.url, renderMs: undefined };
+        res.once('close', () => rt.log.info({ ...line, ms: Math.round((performance.now() - started) * 100) / 100 }, 'request'));
+      }
+      return;
+    }
     const log: RequestLog = {};
     const done = () => {
       const cache = log.cache ?? (res.getHeader(X_CACHE) as CacheStatus | undefined) ?? 'PASS';
-      rt.metrics.requests.inc({ farm: log.farm ?? '', cache: cache.toLowerCase() });
+      countRequest(rt, log.farm ?? '', cache.toLowerCase());
+      if (!rt.log.isLevelEnabled('info')) return;
       rt.log.info(
         {
           farm: log.farm,
@@ -236,7 +269,7 @@ export function createServeHandler(deps: ServeDeps) {
     }
     const absPath = rt.cacheFor(farm).abs(mapped.docPath);
     const pending = inFlight.get(absPath);
-    if (pending) await pending;
+    if (pending) await pending.outcome;
     const r = await runFill(rt, farm, mapped.docPath, uri, undefined, undefined, undefined, '127.0.0.1', true);
     if (r.outcome.kind === 'stored') return { uri, ok: true, status: r.status };
     if (r.outcome.kind === 'error') return { uri, ok: false, status: r.status, error: r.outcome.error.message };
@@ -249,4 +282,12 @@ export function createServeHandler(deps: ServeDeps) {
 /** The farm's first virtualhost without wildcards: the Host of fills no client asked for. */
 function canonicalHost(farm: Farm): string {
   return farm.config.virtualhosts.find((v) => !/[*?[\]{}]/.test(v)) ?? 'localhost';
+}
+
+/**
+ * When this document was last invalidated: deleted by a flush, or (when `cache.invalidate`
+ * allows it) its nearest `.stat` touched. 0 when never.
+ */
+function invalidatedAt(cache: DocrootCache, farm: Farm, docPath: string, statMtime: number | undefined): number {
+  return Math.max(cache.lastDeleted(docPath), farm.invalidates(docPath) ? (statMtime ?? 0) : 0);
 }

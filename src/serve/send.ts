@@ -48,28 +48,93 @@ function notModified(reqHeaders: NodeJS.Dict<string | string[]>, stored: Outgoin
   return false;
 }
 
+/** Headers of a cached file, built once per hot entry (see CachedFile.replay). */
+interface Replay {
+  /** stored headers, Content-Type defaulted: for 304s and conditional checks */
+  readonly headers: OutgoingHttpHeaders;
+  /** flat [name, value, ...] for a 200, per X-Cache value: what writeHead takes fastest */
+  readonly ok: Partial<Record<CacheStatus, readonly (string | number)[]>>;
+  /** Can nginx replay every stored header after an X-Accel-Redirect? */
+  readonly accel: boolean;
+}
+
 /**
- * Serves a cached file: headers replayed from `.h` (Content-Type guessed from the extension
- * when none was stored, as a web server serving the docroot would), body from memory or disk.
+ * Stored headers that reach the client after an X-Accel-Redirect: nginx itself copies
+ * Content-Type, Cache-Control, Expires and Content-Disposition from the upstream answer; the
+ * internal location of nginx/README.md adds ETag and Last-Modified (and X-Cache). A file with
+ * any other stored header is sent by farmgate as usual.
  */
-export function sendCached(res: ServerResponse, file: CachedFile, cache: CacheStatus): Promise<void> | void {
+const ACCEL_KEEPS = new Set(['content-type', 'cache-control', 'expires', 'content-disposition', 'etag', 'last-modified']);
+
+/** Characters of a document path that go into X-Accel-Redirect unchanged. */
+const ACCEL_SAFE_PATH = /^(?:\/[A-Za-z0-9._~-]+)+$/;
+
+/**
+ * A fresh HIT handed to nginx: the stored headers, `X-Cache: HIT`, `X-Accel-Redirect` and no
+ * body; nginx sends the file from its internal location on the docroot. Returns false (nothing
+ * written) when this file cannot go that way: a conditional request (farmgate answers 304s
+ * itself), a stored header nginx would drop, or a path with characters nginx would re-decode.
+ */
+export function sendAccel(res: ServerResponse, file: CachedFile, target: string, docPath: string): boolean {
+  const req = res.req;
+  if (req.method !== 'GET' || req.headers['if-none-match'] !== undefined || req.headers['if-modified-since'] !== undefined) return false;
+  const replay = replayOf(file);
+  if (!replay.accel || !ACCEL_SAFE_PATH.test(docPath)) return false;
+  const flat = replay.ok.HIT!;
+  const headers = flat.slice(0, flat.length - 2);
+  headers.push('x-accel-redirect', target, 'content-length', 0);
+  res.writeHead(200, headers);
+  res.end();
+  return true;
+}
+
+function replayOf(file: CachedFile): Replay {
+  if (file.replay) return file.replay as Replay;
   const headers: OutgoingHttpHeaders = {};
+  const flat: (string | number)[] = [];
   for (const [name, value] of file.headers) {
     const prev = headers[name];
     headers[name] = prev === undefined ? value : [...(Array.isArray(prev) ? prev : [String(prev)]), value];
+    flat.push(name, value);
   }
   if (headers['content-type'] === undefined) {
-    headers['content-type'] = mime.contentType(path.extname(file.absPath)) || 'application/octet-stream';
+    const type = mime.contentType(path.extname(file.absPath)) || 'application/octet-stream';
+    headers['content-type'] = type;
+    flat.push('content-type', type);
   }
-  headers[X_CACHE] = cache;
+  const replay: Replay = {
+    headers,
+    accel: file.headers.every(([name]) => ACCEL_KEEPS.has(name)),
+    ok: {
+      HIT: [...flat, X_CACHE, 'HIT', 'content-length', file.size],
+      STALE: [...flat, X_CACHE, 'STALE', 'content-length', file.size],
+      MISS: [...flat, X_CACHE, 'MISS', 'content-length', file.size],
+    },
+  };
+  // Only entries of the hot layer live long enough to be worth it; others are built per call.
+  file.replay = replay;
+  return replay;
+}
+
+/**
+ * Serves a cached file: headers replayed from `.h` (Content-Type guessed from the extension
+ * when none was stored, as a web server serving the docroot would), body from memory or disk.
+ * Synchronous (returns undefined) when the body is in memory or not needed.
+ */
+export function sendCached(res: ServerResponse, file: CachedFile, cache: CacheStatus): Promise<void> | void {
+  const replay = replayOf(file);
   const req = res.req;
-  if ((req.method === 'GET' || req.method === 'HEAD') && notModified(req.headers, headers)) {
-    res.writeHead(304, headers);
+  const rh = req.headers;
+  if (
+    (rh['if-none-match'] !== undefined || rh['if-modified-since'] !== undefined) &&
+    (req.method === 'GET' || req.method === 'HEAD') &&
+    notModified(rh, replay.headers)
+  ) {
+    res.writeHead(304, { ...replay.headers, [X_CACHE]: cache });
     res.end();
     return;
   }
-  headers['content-length'] = file.size;
-  res.writeHead(200, headers);
+  res.writeHead(200, replay.ok[cache] as (string | number)[]);
   if (req.method === 'HEAD') {
     res.end();
     return;

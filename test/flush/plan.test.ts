@@ -151,7 +151,7 @@ describe('planner details', () => {
   it('handle "/" never deletes the docroot itself', () => {
     const root = ['/.stat', '/index.html', '/index.html.h', '/content/site/en.html', '/etc.clientlibs/a.css'];
     const activate = plan('/', 'Activate', undefined, 3, root);
-    assert.deepEqual(activate, { deletes: [], statTouches: ['/'] });
+    assert.deepEqual(activate, { deletes: [], statTouches: ['/'], fences: [] });
     const del = plan('/', 'Delete', undefined, 3, root);
     assert.deepEqual(del.deletes, [
       { docPath: '/content', kind: 'tree' },
@@ -161,12 +161,26 @@ describe('planner details', () => {
     ]);
     assert.deepEqual(del.statTouches, ['/']);
     assert.deepEqual(plan('/', 'Deactivate', undefined, 3, root), del);
-    assert.deepEqual(plan('/', 'Delete', 'ResourceOnly', 3, root), { deletes: del.deletes, statTouches: [] });
+    assert.deepEqual(del.fences, ['/']);
+    assert.deepEqual(plan('/', 'Delete', 'ResourceOnly', 3, root), { deletes: del.deletes, statTouches: [], fences: ['/'] });
     assert.ok(!del.deletes.some((d) => d.docPath === '/'));
   });
 
   it('Test does nothing', () => {
-    assert.deepEqual(plan('/content/site/en/products', 'Test'), { deletes: [], statTouches: [] });
+    assert.deepEqual(plan('/content/site/en/products', 'Test'), { deletes: [], statTouches: [], fences: [] });
+  });
+
+  it('fences what the flush deletes, cached or not, so a render in flight is never stored after it', () => {
+    assert.deepEqual(plan('/content/site/en/products', 'Activate').fences, [
+      '/content/site/en/products',
+      '/content/site/en/products.',
+      '/content/site/en/products/_jcr_content/',
+    ]);
+    assert.deepEqual(plan('/content/site/en/products', 'Delete').fences, [
+      '/content/site/en/products',
+      '/content/site/en/products.',
+      '/content/site/en/products/',
+    ]);
   });
 
   it('listingFolder', () => {

@@ -1,0 +1,142 @@
+/**
+ * The HIT fast path: a request whose answer is a fresh cached file already in memory, served
+ * synchronously with no disk access, no promise and no per-request header building.
+ *
+ * Everything a hit decides before looking at the cache (farm by Host, document path, internal
+ * names, filter, cacheable?) is a pure function of the runtime and (method, Host, URL), so it is
+ * computed once per distinct request line by the same functions the full path uses and kept in
+ * a bounded map per runtime (a reload starts a new one). What can differ between two requests
+ * with the same line is checked on every request: Authorization and auth cookies, the hot-layer
+ * entry (re-checked against the disk every statCheckIntervalMs), the `.stat` times and the
+ * freshness. Anything else (a miss, a stale file, a disk check due, a body streamed from disk)
+ * returns false and the full path in handler.ts answers, exactly as before.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DocrootCache } from '../cache/docroot-cache.js';
+import { isInternalName, toDocPath } from '../cache/doc-path.js';
+import { hasAuthCookie, isCacheable } from '../cache/policy.js';
+import { freshness } from '../cache/stat-files.js';
+import type { Farm } from '../farms/farm.js';
+import { selectFarm } from '../farms/select.js';
+import { decomposeSlingUrl } from '../farms/sling-url.js';
+import type { Runtime } from '../runtime.js';
+import { sendAccel, sendCached } from './send.js';
+
+export interface HitRoute {
+  readonly farm: Farm;
+  readonly cache: DocrootCache;
+  readonly docPath: string;
+  readonly absPath: string;
+  readonly statPaths: readonly string[];
+  readonly invalidates: boolean;
+  readonly allowAuthorized: boolean;
+  readonly interval: number;
+  readonly gracePeriodMs: number;
+  readonly enableTTL: boolean;
+  /** `server.accelRedirect.prefix` + `/farm` + docPath, when accelRedirect is on */
+  readonly accelTarget: string | undefined;
+}
+
+const kTrusted = Symbol('farmgate.trustedPeer');
+type TrustMemo = { rt: Runtime; trusted: boolean };
+
+/** Is the TCP peer a trusted proxy? Asked once per connection and runtime. */
+function trustedPeer(req: IncomingMessage, rt: Runtime, isTrustedPeer: (rt: Runtime, peer: string) => boolean): boolean {
+  const socket = req.socket as IncomingMessage['socket'] & { [kTrusted]?: TrustMemo };
+  const memo = socket[kTrusted];
+  if (memo && memo.rt === rt) return memo.trusted;
+  const a = socket.remoteAddress ?? '';
+  const trusted = isTrustedPeer(rt, a.startsWith('::ffff:') ? a.slice(7) : a);
+  socket[kTrusted] = { rt, trusted };
+  return trusted;
+}
+
+/** Distinct request lines remembered per runtime; the map is emptied when full. */
+const MAX_ROUTES = 10_000;
+const routesByRuntime = new WeakMap<Runtime, Map<string, HitRoute | null>>();
+
+/** The cacheable route of a request line, or null when it is not one (PASS, 404, 400 ...). */
+export function hitRoute(rt: Runtime, method: string, host: string | undefined, url: string): HitRoute | null {
+  let routes = routesByRuntime.get(rt);
+  if (!routes) routesByRuntime.set(rt, (routes = new Map()));
+  const key = `${method}\n${host ?? ''}\n${url}`;
+  let route = routes.get(key);
+  if (route === undefined) {
+    route = computeRoute(rt, method, host, url);
+    if (routes.size >= MAX_ROUTES) routes.clear();
+    routes.set(key, route);
+  }
+  return route;
+}
+
+/** The decisions of handler.ts serve(), steps farm → path → internal → filter → cacheable. */
+function computeRoute(rt: Runtime, method: string, host: string | undefined, url: string): HitRoute | null {
+  if (method !== 'GET' && method !== 'HEAD') return null;
+  const q = url.indexOf('?');
+  const rawPath = q < 0 ? url : url.slice(0, q);
+  const query = q < 0 ? undefined : url.slice(q + 1);
+  const farm = selectFarm(rt.farms, host);
+  if (!farm) return null;
+  const mapped = toDocPath(rawPath);
+  if (!mapped.ok) return null;
+  const docPath = mapped.docPath;
+  if (isInternalName(docPath)) return null;
+  if (!farm.filter({ ...decomposeSlingUrl(docPath), method, query })) return null;
+  const c = farm.config.cache;
+  const cacheable = isCacheable(
+    { method, docPath, query, authorization: false, cookie: undefined },
+    { allowAuthorized: c.allowAuthorized, ignoresParam: farm.ignoresParam, cacheAllows: farm.cacheAllows },
+  );
+  if (!cacheable.ok) return null;
+  const cache = rt.cacheFor(farm);
+  return {
+    farm,
+    cache,
+    docPath,
+    absPath: cache.abs(docPath),
+    statPaths: cache.statPaths(docPath, c.statfileslevel),
+    invalidates: farm.invalidates(docPath),
+    allowAuthorized: c.allowAuthorized,
+    interval: c.statCheckIntervalMs,
+    gracePeriodMs: c.gracePeriodMs,
+    enableTTL: c.enableTTL,
+    accelTarget: rt.config.server.accelRedirect ? `${rt.config.server.accelRedirect.prefix}/${farm.name}${docPath}` : undefined,
+  };
+}
+
+/**
+ * Serves the request when it is a fresh HIT from memory; returns the route it served, or
+ * undefined when the full path must answer (nothing has been written then).
+ */
+export function tryFastHit(
+  req: IncomingMessage,
+  res: ServerResponse,
+  rt: Runtime,
+  now: () => number,
+  isTrustedPeer: (rt: Runtime, peer: string) => boolean,
+): HitRoute | undefined {
+  const h = req.headers;
+  if (h.authorization !== undefined) return undefined;
+  const route = hitRoute(rt, req.method ?? 'GET', h.host, req.url ?? '/');
+  if (route === null) return undefined;
+  if (!route.allowAuthorized && h.cookie !== undefined && hasAuthCookie(h.cookie)) return undefined;
+  const entry = route.cache.peekAbs(route.absPath, route.interval);
+  if (!entry) return undefined;
+  const accel = route.accelTarget !== undefined && h['x-farmgate-accel'] === '1' && trustedPeer(req, rt, isTrustedPeer);
+  if (entry.body === undefined && req.method !== 'HEAD' && !accel) return undefined;
+  const statMtime = route.cache.peekStatPaths(route.statPaths, route.interval);
+  if (statMtime === 'check') return undefined;
+  const state = freshness({
+    fileMtimeMs: entry.mtimeMs,
+    statMtimeMs: statMtime,
+    invalidates: route.invalidates,
+    gracePeriodMs: route.gracePeriodMs,
+    ttlExpiresMs: route.enableTTL ? entry.ttlExpiresMs : undefined,
+    now: now(),
+  });
+  if (state !== 'fresh') return undefined;
+  if (accel && sendAccel(res, entry, route.accelTarget!, route.docPath)) return route;
+  if (entry.body === undefined && req.method !== 'HEAD') return undefined;
+  void sendCached(res, entry, 'HIT');
+  return route;
+}
