@@ -3,6 +3,7 @@
  * log the lines a Dispatcher user recognises and count. Then invalidate-and-refetch.
  * Used by the HTTP handler and, for flushes received from other servers, by propagation.
  */
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../errors.js';
 import type { FlushRoute } from '../farms/select.js';
@@ -46,6 +47,9 @@ export async function applyFlush(rt: Runtime, flush: FlushRequest, routes: reado
     try {
       // Fence before listing: a render in flight for anything this flush deletes (cached yet or
       // not) is never stored once it completes; it carries the page as it was before the flush.
+      // The executor skips a folder it cannot reach as "outside the docroot"; a docroot that is
+      // gone or not a folder must fail the flush (500) instead of a silent 200.
+      await assertDocroot(cache.docroot, farm.name);
       const fencedAt = Date.now();
       cache.fence(planFences(flush.action, flush.handle));
       const listing = await cache.listEntries(listingFolder(flush.handle));
@@ -136,4 +140,14 @@ export async function runBounded(tasks: readonly (() => Promise<void>)[], limit:
 
 function round(ms: number): number {
   return Math.round(ms * 100) / 100;
+}
+
+async function assertDocroot(docroot: string, farm: string): Promise<void> {
+  let st;
+  try {
+    st = await fs.stat(docroot);
+  } catch (err) {
+    throw new AppError('FG_FLUSH_IO', `farm ${farm}: docroot ${docroot} unavailable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (!st.isDirectory()) throw new AppError('FG_FLUSH_IO', `farm ${farm}: docroot ${docroot} is not a folder`);
 }

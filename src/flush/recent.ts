@@ -11,9 +11,10 @@ export interface RecentFlush {
   readonly handle: string;
   readonly path: string;
   readonly farms: readonly string[];
-  readonly touched: number;
-  readonly deleted: number;
-  readonly ms: number;
+  /** `.stat` files touched and files deleted; null when not known (an event from another server). */
+  readonly touched: number | null;
+  readonly deleted: number | null;
+  readonly ms: number | null;
   /** `ok`, or the error that made it fail. */
   readonly result: string;
 }

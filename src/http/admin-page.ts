@@ -66,9 +66,9 @@ function flushRows(flushes: readonly RecentFlush[]): string {
   <td>${esc(f.action)}${f.scope ? ` <span class="tag">${esc(f.scope)}</span>` : ''}</td>
   <td><code>${esc(f.handle)}</code></td>
   <td>${esc(f.farms.join(', ')) || '<em>unrouted</em>'}</td>
-  <td class="num">${f.touched}</td>
-  <td class="num">${f.deleted}</td>
-  <td class="num">${f.ms}</td>
+  <td class="num">${f.touched ?? '–'}</td>
+  <td class="num">${f.deleted ?? '–'}</td>
+  <td class="num">${f.ms ?? '–'}</td>
   <td>${f.result === 'ok' ? '<span class="ok">ok</span>' : `<span class="bad">${esc(f.result)}</span>`}</td>
 </tr>`,
     )
@@ -85,6 +85,7 @@ section { background: #fff; border: 1px solid #dde1e7; border-radius: 6px; paddi
 h2 { font-size: 15px; margin: 0 0 8px; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid #eef0f3; vertical-align: top; }
+td:first-child { white-space: nowrap; }
 th { font-weight: 600; color: #4a5566; font-size: 12px; text-transform: uppercase; letter-spacing: .03em; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 code { font-size: 12.5px; background: #f1f3f6; padding: 1px 4px; border-radius: 3px; }

@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HotLayer } from '../cache/hot-layer.js';
 import type { Config } from '../config/index.js';
 import { AppError } from '../errors.js';
-import { createFlushHandler } from '../flush/handler.js';
+import { createFlushHandler, type FlushHandlerDeps } from '../flush/handler.js';
 import { RecentFlushes } from '../flush/recent.js';
 import type { Logger } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics.js';
@@ -68,12 +68,13 @@ export async function createApp(deps: AppDeps): Promise<App> {
           ...(deps.propagation ? { tuning: deps.propagation } : {}),
         })
       : undefined;
-  const flush = createFlushHandler({
+  const flushDeps: FlushHandlerDeps = {
     getRuntime,
     refetch: serve.refetch,
     recent: recentFlushes,
     ...(propagation ? { onApplied: (event) => propagation.onApplied(event) } : {}),
-  });
+  };
+  const flush = createFlushHandler(flushDeps);
 
   function handlePublic(req: IncomingMessage, res: ServerResponse): void {
     const rt = current;
@@ -93,7 +94,13 @@ export async function createApp(deps: AppDeps): Promise<App> {
     serve.handle(req, res);
   }
 
-  const handleAdmin = createAdminHandler({ getRuntime, metrics, ...(propagation ? { propagation, ready: () => propagation.ready() } : {}) });
+  const handleAdmin = createAdminHandler({
+    getRuntime,
+    metrics,
+    flush: flushDeps,
+    recentFlushes,
+    ...(propagation ? { propagation, ready: () => propagation.ready() } : {}),
+  });
   // Opens the outbox and joins the stream (briefly waiting for Redis; never failing without it).
   await propagation?.start();
 

@@ -4,11 +4,10 @@
  * server's own `flushRoutes`. It never calls the propagation hook, so an applied event is never
  * published again.
  *
- * A failing event (its farm's docroot unwritable, a full disk) is retried with backoff, then
+ * A failing event (its farm's docroot unwritable or gone, a full disk) is retried with backoff, then
  * recorded as failed; the caller goes on with the next event. Neither AEM's strict FIFO (one
  * poison item blocks the queue) nor Umbraco's log-and-skip (peers §0 lesson 4).
  */
-import fs from 'node:fs/promises';
 import { applyFlush, refetchAll } from '../flush/apply.js';
 import { routeFlush } from '../farms/select.js';
 import type { Runtime } from '../runtime.js';
@@ -40,15 +39,6 @@ export async function applyRemoteOnce(rt: Runtime, event: FlushEvent, refetch: R
   const flush = toFlushRequest(event);
   const routes = routeFlush(rt.farms, flush.routingKey);
   if (routes.length === 0) return [];
-  for (const { farm } of routes) {
-    // The executor treats a folder it cannot reach as "outside the docroot" and skips it; for
-    // a whole docroot that is gone or not a folder, that would be a silent skip of the event.
-    const docroot = rt.cacheFor(farm).docroot;
-    const st = await fs.stat(docroot).catch((err: Error) => {
-      throw new Error(`farm ${farm.name}: docroot ${docroot} unavailable: ${(err as NodeJS.ErrnoException).code ?? err.message}`);
-    });
-    if (!st.isDirectory()) throw new Error(`farm ${farm.name}: docroot ${docroot} is not a folder`);
-  }
   const applied = await applyFlush(rt, flush, routes, at);
   if (applied.failure) throw applied.failure;
   if (flush.refetch.length > 0) await refetchAll(rt, routes, applied.outcomes, flush.refetch, refetch);

@@ -70,9 +70,10 @@ describe('npm run bench -- --quick', { timeout: 240_000 }, () => {
       for (const mix of ['1,000-page mix', 'one hot page']) {
         const row = s1.find((r) => r.case.startsWith(`${target} · ${mix}`));
         assert.ok(row, `no row for ${target} · ${mix}`);
-        assert.ok(row.values!.rps > 100, `${target} · ${mix}: ${row.values!.rps} req/s`);
-        assert.ok(row.values!.p50 > 0 && row.values!.p99 >= row.values!.p50);
-        assert.ok(row.values!.ratio > 0 && row.values!.ratio < 5, `ratio ${row.values!.ratio}`);
+        const v = row.values as { rps: number; p50: number; p99: number; ratio: number };
+        assert.ok(v.rps > 100, `${target} · ${mix}: ${v.rps} req/s`);
+        assert.ok(v.p50 > 0 && v.p99 >= v.p50);
+        assert.ok(v.ratio > 0 && v.ratio < 5, `ratio ${v.ratio}`);
       }
     }
   });

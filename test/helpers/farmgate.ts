@@ -97,7 +97,7 @@ export async function startFarmgate(yaml: string, opts: { log?: Logger; admin?: 
   const file = path.join(dir, 'farmgate.yaml');
   await fs.writeFile(file, yaml);
   const config = await loadConfig(file);
-  const app = await createApp({ config, log: opts.log ?? silentLogger, metrics: createMetrics() });
+  const app = await createApp({ config, log: opts.log ?? silentLogger, metrics: createMetrics({ defaultMetrics: true }) });
   const servers = await startServers(app, config, { listen: '127.0.0.1:0', admin: opts.admin ? '127.0.0.1:0' : null });
   return {
     url: servers.publicUrl,

@@ -1,0 +1,89 @@
+/**
+ * The admin page in a real browser (playwright-core driving Debian's /usr/bin/chromium): two
+ * servers of a web farm on a real redis-server; the page lists the farms and the servers, a
+ * flush sent from its form appears in the recent list (on both servers), hold and release
+ * change the server's state. A screenshot is saved under test-output/.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser } from 'playwright-core';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { farmServer, waitFor, type FarmServer } from '../propagation/web-farm.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--disable-dev-shm-usage'];
+
+describe('admin page in a browser', () => {
+  let redis: TestRedis;
+  let web1: FarmServer;
+  let web2: FarmServer;
+  let browser: Browser;
+  before(async () => {
+    if (!existsSync(CHROMIUM)) assert.fail('chromium is not installed: apt-get install chromium (.ci/run does)');
+    redis = await startRedis();
+    const stream = `admin-page-${Date.now()}`;
+    web1 = await farmServer('web1', redis.url, { stream });
+    web2 = await farmServer('web2', redis.url, { stream });
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+  });
+  after(async () => {
+    await browser?.close();
+    await web1?.destroy();
+    await web2?.destroy();
+    await redis?.stop();
+  });
+
+  it('lists farms and servers, flushes from its form, holds and releases', { timeout: 60_000 }, async () => {
+    const page = await browser.newPage();
+    await page.goto(`${web1.adminUrl}/admin`);
+    assert.equal(await page.locator('h1').textContent(), 'farmgate');
+    assert.equal(await page.locator('#farms tr[data-farm]').count(), 2);
+    assert.match((await page.locator('#farms tr[data-farm="site-a"]').textContent())!, /site-a\.local/);
+    await waitFor('both servers registered', async () => {
+      await page.reload();
+      return (await page.locator('#servers tr[data-server]').count()) === 2;
+    });
+    assert.match((await page.locator('#servers tr[data-server="web1"]').textContent())!, /this server/);
+
+    // A flush from the form: applied here, propagated to web2, listed on both pages.
+    await page.fill('#flush-form input[name=handle]', '/content/site-a/en/admin-page');
+    await page.click('#flush-form button[type=submit]');
+    await page.waitForSelector('#flush-result:not([hidden])');
+    assert.match((await page.locator('#flush-result').textContent())!, /OK: site-a/);
+    await page.waitForLoadState('load');
+    await waitFor('flush listed on web1', async () => {
+      await page.reload();
+      return ((await page.locator('#flushes').textContent()) ?? '').includes('/content/site-a/en/admin-page');
+    });
+    const other = await browser.newPage();
+    await waitFor('flush listed on web2 (propagated)', async () => {
+      await other.goto(`${web2.adminUrl}/admin`);
+      return ((await other.locator('#flushes').textContent()) ?? '').includes('/content/site-a/en/admin-page');
+    });
+    assert.match((await other.locator('#flushes').textContent())!, /web1/, 'origin server shown');
+
+    // Explain from the form.
+    await page.fill('#explain-form input[name=handle]', '/content/site-a/en/page');
+    await page.click('#explain-form button[type=submit]');
+    await page.waitForSelector('#explain-result:not([hidden])');
+    assert.match((await page.locator('#explain-result').textContent())!, /farm site-a \(matched \/content\/site-a\/\*\*/);
+
+    // Hold web2 from web1's page (relayed through Redis), then release it.
+    await page.click('#servers tr[data-server="web2"] button[data-action="hold"]');
+    await waitFor('web2 held', async () => {
+      await page.reload();
+      return (await page.locator('#servers tr[data-server="web2"]').getAttribute('data-held')) === 'true';
+    });
+    await fs.mkdir('test-output', { recursive: true });
+    await page.screenshot({ path: path.join('test-output', 'admin-page.png'), fullPage: true });
+    await page.click('#servers tr[data-server="web2"] button[data-action="release"]');
+    await waitFor('web2 released', async () => {
+      await page.reload();
+      return (await page.locator('#servers tr[data-server="web2"]').getAttribute('data-held')) === 'false';
+    });
+    assert.ok((await fs.stat(path.join('test-output', 'admin-page.png'))).size > 10_000);
+  });
+});
