@@ -127,6 +127,15 @@ describe('serving: miss, hit and what is not cached', () => {
     });
   }
 
+  it('concurrent misses never share a response that sets a cookie', async () => {
+    let n = 0;
+    render.route('/content/personal.html', () => ({ headers: { 'set-cookie': `session=${++n}` }, body: `for ${n}`, delayMs: 100 }));
+    const replies = await Promise.all(Array.from({ length: 5 }, () => fg.request('/content/personal.html', { host: HOST })));
+    const cookies = replies.map((r) => r.headers.get('set-cookie'));
+    assert.equal(new Set(cookies).size, 5, `every client got its own session: ${cookies.join(' ')}`);
+    assert.equal(render.count('/content/personal.html'), 5);
+  });
+
   it('paths without an extension, with a trailing slash, or denied by cache.rules pass', async () => {
     assert.equal((await get(fg, '/content/noext')).cache, 'PASS');
     assert.equal((await get(fg, '/content/dir/')).cache, 'PASS');

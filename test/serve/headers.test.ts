@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { clientResponseHeaders, headersToStore, renderRequestHeaders } from '../../src/serve/headers.js';
+
+describe('renderRequestHeaders', () => {
+  const incoming = {
+    host: 'site.local',
+    connection: 'keep-alive, x-hop',
+    'x-hop': 'drop me',
+    'keep-alive': 'timeout=5',
+    'transfer-encoding': 'chunked',
+    'x-forwarded-for': '10.0.0.1',
+    'x-forwarded-host': 'evil.example',
+    'x-forwarded-proto': 'https',
+    'server-agent': 'forged',
+    'if-none-match': '"x"',
+    range: 'bytes=0-1',
+    'accept-encoding': 'gzip',
+    cookie: 'a=1',
+  };
+
+  it('from a trusted proxy: keeps its X-Forwarded-Host/-Proto, appends the peer to X-Forwarded-For', () => {
+    const h = renderRequestHeaders(incoming, { peer: '127.0.0.1', peerTrusted: true, cacheFill: false });
+    assert.equal(h['x-forwarded-for'], '10.0.0.1, 127.0.0.1');
+    assert.equal(h['x-forwarded-host'], 'evil.example');
+    assert.equal(h['x-forwarded-proto'], 'https');
+    assert.equal(h['server-agent'], 'Communique-Dispatcher');
+    assert.equal(h['host'], 'site.local');
+    for (const hop of ['connection', 'x-hop', 'keep-alive', 'transfer-encoding']) assert.equal(h[hop], undefined, hop);
+    assert.equal(h['if-none-match'], '"x"', 'a pass-through keeps conditional headers');
+  });
+
+  it('from anyone else: X-Forwarded-Host/-Proto are replaced, not believed', () => {
+    const h = renderRequestHeaders(incoming, { peer: '203.0.113.9', peerTrusted: false, cacheFill: false });
+    assert.equal(h['x-forwarded-host'], 'site.local');
+    assert.equal(h['x-forwarded-proto'], 'http');
+    assert.equal(h['x-forwarded-for'], '10.0.0.1, 203.0.113.9');
+  });
+
+  it('a cache fill asks for the whole, unencoded page', () => {
+    const h = renderRequestHeaders(incoming, { peer: '127.0.0.1', peerTrusted: true, cacheFill: true });
+    for (const name of ['if-none-match', 'range', 'accept-encoding']) assert.equal(h[name], undefined, name);
+    assert.equal(h['cookie'], 'a=1');
+  });
+});
+
+describe('response headers', () => {
+  it('the Dispatcher header and hop-by-hop headers never reach the client', () => {
+    const out = clientResponseHeaders({ dispatcher: 'no-cache', connection: 'close, x-a', 'x-a': '1', 'content-type': 'text/html', 'transfer-encoding': 'chunked' });
+    assert.deepEqual(out, { 'content-type': 'text/html' });
+  });
+  it('only the listed headers are stored, every value of a repeated one', () => {
+    const stored = headersToStore({ 'content-type': 'text/html', link: ['<a>', '<b>'], 'x-other': '1' }, new Set(['content-type', 'link']));
+    assert.deepEqual(stored, [['content-type', 'text/html'], ['link', '<a>'], ['link', '<b>']]);
+  });
+});
