@@ -18,6 +18,7 @@ import { finished } from 'node:stream/promises';
 import type { CachedFile, HotLayer } from './hot-layer.js';
 import { TMP_MARKER, joinDocroot } from './doc-path.js';
 import { statLookupOrder } from './stat-files.js';
+import { walkFiles } from './walk.js';
 
 export const HEADERS_FILE_VERSION = 1;
 
@@ -440,22 +441,10 @@ export class DocrootCache {
    */
   async sweepTempFiles(maxAgeMs = 10 * 60_000): Promise<number> {
     let removed = 0;
-    const stack = [this.docroot];
-    while (stack.length > 0) {
-      const dir = stack.pop()!;
-      let entries;
-      try {
-        entries = await fs.readdir(dir, { withFileTypes: true });
-      } catch {
-        continue;
-      }
-      for (const e of entries) {
-        const full = path.join(dir, e.name);
-        if (e.isDirectory()) stack.push(full);
-        else if (e.isFile() && e.name.startsWith(TMP_MARKER) && (await this.#abandoned(full, e.name, maxAgeMs))) {
-          await fs.rm(full, { force: true });
-          removed++;
-        }
+    for await (const { path: full, entry } of walkFiles(this.docroot)) {
+      if (entry.isFile() && entry.name.startsWith(TMP_MARKER) && (await this.#abandoned(full, entry.name, maxAgeMs))) {
+        await fs.rm(full, { force: true });
+        removed++;
       }
     }
     return removed;

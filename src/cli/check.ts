@@ -3,8 +3,7 @@
  * `FILE:LINE:COL path.to.key: message`.
  */
 import type { Command } from 'commander';
-import { loadConfig } from '../config/index.js';
-import { color, printConfigError } from './output.js';
+import { color, loadConfigOrFail } from './output.js';
 
 export function checkCommand(program: Command): void {
   program
@@ -12,14 +11,8 @@ export function checkCommand(program: Command): void {
     .description('validate a config file and print a summary')
     .requiredOption('-c, --config <file>', 'config file (YAML)')
     .action(async (opts: { config: string }) => {
-      let config;
-      try {
-        config = await loadConfig(opts.config);
-      } catch (err) {
-        printConfigError(err);
-        process.exitCode = 1;
-        return;
-      }
+      const config = await loadConfigOrFail(opts.config);
+      if (!config) return;
       const out: string[] = [`${color.green('ok')} ${opts.config}: ${config.farms.length} farm(s)`];
       out.push(`  listen ${config.server.listen}${config.server.admin ? `, admin ${config.server.admin}` : ''}, server name ${config.server.name}`);
       out.push(`  flush ${config.flush.path} from ${config.flush.allowedClients.join(' ')} (unrouted: ${config.flush.unrouted})`);

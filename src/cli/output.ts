@@ -1,4 +1,5 @@
 /** Shared CLI output helpers: colour only on a TTY, config errors one per line. */
+import { loadConfig, type Config } from '../config/index.js';
 import { ConfigError, formatProblem } from '../errors.js';
 
 const tty = process.stdout.isTTY === true && !process.env.NO_COLOR;
@@ -16,5 +17,16 @@ export function printConfigError(err: unknown): void {
     process.stderr.write(`${err.problems.length} problem(s); fix them and run \`farmgate check --config FILE\` again.\n`);
   } else {
     process.stderr.write(`error: ${(err as Error).message}\n`);
+  }
+}
+
+/** Loads a config for a command; on failure prints every problem and sets exit code 1. */
+export async function loadConfigOrFail(file: string): Promise<Config | undefined> {
+  try {
+    return await loadConfig(file);
+  } catch (err) {
+    printConfigError(err);
+    process.exitCode = 1;
+    return undefined;
   }
 }

@@ -3,12 +3,11 @@
  * re-read it; an invalid config is refused and the running one stays.
  */
 import type { Command } from 'commander';
-import { loadConfig } from '../config/index.js';
 import { createReloader } from '../config/reloader.js';
 import { createApp } from '../http/app.js';
 import { startServers } from '../http/server.js';
 import { createLogger } from '../logger.js';
-import { printConfigError } from './output.js';
+import { loadConfigOrFail } from './output.js';
 
 export function serveCommand(program: Command): void {
   program
@@ -17,14 +16,8 @@ export function serveCommand(program: Command): void {
     .requiredOption('-c, --config <file>', 'config file (YAML)')
     .action(async (opts: { config: string }) => {
       const log = createLogger();
-      let config;
-      try {
-        config = await loadConfig(opts.config);
-      } catch (err) {
-        printConfigError(err);
-        process.exitCode = 1;
-        return;
-      }
+      const config = await loadConfigOrFail(opts.config);
+      if (!config) return;
       const app = await createApp({ config, log });
       const servers = await startServers(app, config);
       log.info({ public: servers.publicUrl, admin: servers.adminUrl, farms: config.farms.map((f) => f.name), server: config.server.name }, 'farmgate listening');

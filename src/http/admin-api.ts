@@ -3,8 +3,8 @@
  * Plain functions returning JSON-ready values; admin.ts maps them to routes and the admin page
  * renders the same values as HTML.
  */
-import fs from 'node:fs/promises';
-import path from 'node:path';
+import { TMP_MARKER } from '../cache/doc-path.js';
+import { walkFiles } from '../cache/walk.js';
 import { AppError } from '../errors.js';
 import { explainFlush, type ExplainReport } from '../flush/explain.js';
 import { executeFlush, type FlushHandlerDeps } from '../flush/handler.js';
@@ -50,23 +50,13 @@ async function countCachedFiles(docroot: string): Promise<{ files: number; cappe
   const known = counts.get(docroot);
   if (known && Date.now() - known.at < COUNT_TTL_MS) return known;
   let files = 0;
-  let seen = 0;
-  const stack = [docroot];
-  while (stack.length > 0 && seen < COUNT_CAP) {
-    const dir = stack.pop()!;
-    let entries;
-    try {
-      entries = await fs.readdir(dir, { withFileTypes: true });
-    } catch {
-      continue;
-    }
-    for (const e of entries) {
-      if (++seen >= COUNT_CAP) break;
-      if (e.isDirectory()) stack.push(path.join(dir, e.name));
-      else if (e.isFile() && e.name !== '.stat' && !e.name.endsWith('.h') && !e.name.endsWith('.ttl') && !e.name.startsWith('.fgtmp-')) files++;
-    }
+  const walk = walkFiles(docroot, { maxEntries: COUNT_CAP });
+  let step = await walk.next();
+  for (; !step.done; step = await walk.next()) {
+    const { name } = step.value.entry;
+    if (step.value.entry.isFile() && name !== '.stat' && !name.endsWith('.h') && !name.endsWith('.ttl') && !name.startsWith(TMP_MARKER)) files++;
   }
-  const result = { at: Date.now(), files, capped: seen >= COUNT_CAP };
+  const result = { at: Date.now(), files, capped: !step.value.complete };
   counts.set(docroot, result);
   return result;
 }
