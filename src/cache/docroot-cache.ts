@@ -598,7 +598,13 @@ export class CacheWrite {
     this.#failed = true;
     const t = await this.#open;
     if (!t) return;
-    t.stream.destroy();
+    // The file is opened asynchronously: wait until the stream has closed its descriptor, or
+    // an open still pending would create the file after we removed it.
+    if (!t.stream.closed) {
+      const closed = new Promise<void>((resolve) => t.stream.once('close', () => resolve()));
+      t.stream.destroy();
+      await closed;
+    }
     await fs.rm(t.tmp, { force: true }).catch(() => {});
   }
 }

@@ -6,7 +6,7 @@
  * stale file is being re-fetched, concurrent requests get the stale copy." (contract section 3)
  * The in-flight entry is removed in a `finally`, whatever happens (undici deduplicate.js).
  */
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { AppError } from '../errors.js';
 import type { Farm } from '../farms/farm.js';
 import type { CachedFile } from '../cache/hot-layer.js';
@@ -19,7 +19,8 @@ import { sendCached, sendError, toAppError, writeChunk, X_CACHE, type CacheStatu
 /** What a fill left for the requests that waited on it. */
 export type FillOutcome =
   | { kind: 'stored' }
-  | { kind: 'response'; status: number; headers: IncomingHttpHeaders; body: Buffer }
+  /** A response not stored but safe to share; `headers` are already the client's. */
+  | { kind: 'response'; status: number; headers: OutgoingHttpHeaders; body: Buffer }
   | { kind: 'error'; error: AppError }
   | { kind: 'none' };
 
@@ -125,7 +126,7 @@ export async function fill(f: FillRequest): Promise<FillResult> {
 
   const cl = headers['content-length'];
   const storable = isStorable({ status: statusCode, headers, bodyLength: cl === undefined ? undefined : Number(cl) });
-  const outHeaders = clientResponseHeaders(headers);
+  const outHeaders = clientResponseHeaders(headers, { stripAccel: rt.config.server.accelRedirect !== undefined });
   outHeaders[X_CACHE] = 'MISS';
   const cache = rt.cacheFor(farm);
   const writer = storable.ok ? cache.beginWrite(f.docPath, startedAt) : undefined;
@@ -176,7 +177,7 @@ export async function fill(f: FillRequest): Promise<FillResult> {
       if (await writer.commit(headersToStore(headers, farm.storedHeaders), ttl)) outcome = { kind: 'stored' };
     }
   } else if (shared) {
-    outcome = { kind: 'response', status: statusCode, headers, body: Buffer.concat(shared) };
+    outcome = { kind: 'response', status: statusCode, headers: outHeaders, body: Buffer.concat(shared) };
   }
   if (res) {
     if (toClient && held) res.end(held);
@@ -187,9 +188,7 @@ export async function fill(f: FillRequest): Promise<FillResult> {
 
 /** Replays a fill's non-stored response to a request that waited for it. */
 export function sendShared(res: ServerResponse, o: Extract<FillOutcome, { kind: 'response' }>): void {
-  const headers = clientResponseHeaders(o.headers);
-  headers[X_CACHE] = 'MISS';
-  headers['content-length'] = o.body.length;
+  const headers = { ...o.headers, [X_CACHE]: 'MISS', 'content-length': o.body.length };
   delete headers['transfer-encoding'];
   res.writeHead(o.status, headers);
   res.end(res.req.method === 'HEAD' ? undefined : o.body);

@@ -194,7 +194,7 @@ export function createServeHandler(deps: ServeDeps) {
     }
     log.renderMs = now() - started;
     rt.metrics.renderRequests.inc({ farm: farm.name, outcome: response.statusCode < 500 ? 'ok' : 'error' });
-    const headers = clientResponseHeaders(response.headers);
+    const headers = clientResponseHeaders(response.headers, { stripAccel: rt.config.server.accelRedirect !== undefined });
     headers[X_CACHE] = 'PASS';
     res.writeHead(response.statusCode, headers);
     try {

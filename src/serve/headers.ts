@@ -78,13 +78,17 @@ function first(v: string | string[] | undefined): string | undefined {
 
 /**
  * Render response headers for the client: minus hop-by-hop and the `Dispatcher` header, which
- * "never reaches the client" (contract section 3).
+ * "never reaches the client" (contract section 3), and `X-Accel-*` when farmgate itself uses
+ * X-Accel-Redirect.
  */
-export function clientResponseHeaders(fromRender: IncomingHttpHeaders): OutgoingHttpHeaders {
+export function clientResponseHeaders(fromRender: IncomingHttpHeaders, opts: { stripAccel?: boolean } = {}): OutgoingHttpHeaders {
   const drop = connectionTokens(fromRender);
   const out: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(fromRender)) {
     if (value === undefined || HOP_BY_HOP.has(name) || drop.has(name) || name === 'dispatcher') continue;
+    // With server.accelRedirect, nginx has an internal location on the docroots: a render must
+    // not be able to point it at farmgate's files (`.h`, `.stat`) with its own X-Accel-*.
+    if (opts.stripAccel && name.startsWith('x-accel-')) continue;
     out[name] = value;
   }
   return out;

@@ -49,6 +49,11 @@ describe('response headers', () => {
     const out = clientResponseHeaders({ dispatcher: 'no-cache', connection: 'close, x-a', 'x-a': '1', 'content-type': 'text/html', 'transfer-encoding': 'chunked' });
     assert.deepEqual(out, { 'content-type': 'text/html' });
   });
+  it('with X-Accel-Redirect in use, a render cannot send its own X-Accel-* to nginx', () => {
+    const from = { 'x-accel-redirect': '/_farmgate_docroot/site/.stat', 'x-accel-buffering': 'no', 'content-type': 'text/html' };
+    assert.deepEqual(clientResponseHeaders(from, { stripAccel: true }), { 'content-type': 'text/html' });
+    assert.equal(clientResponseHeaders(from)['x-accel-redirect'], '/_farmgate_docroot/site/.stat', 'passed through when farmgate does not use it');
+  });
   it('only the listed headers are stored, every value of a repeated one', () => {
     const stored = headersToStore({ 'content-type': 'text/html', link: ['<a>', '<b>'], 'x-other': '1' }, new Set(['content-type', 'link']));
     assert.deepEqual(stored, [['content-type', 'text/html'], ['link', '<a>'], ['link', '<b>']]);
