@@ -14,11 +14,14 @@
 import { createWriteStream, statSync, type WriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { finished } from 'node:stream/promises';
 import type { CachedFile, HotLayer } from './hot-layer.js';
 import { TMP_MARKER, joinDocroot } from './doc-path.js';
 import { statLookupOrder } from './stat-files.js';
 import { walkFiles } from './walk.js';
+import { DeletionFences } from './fences.js';
+import { CacheWrite } from './cache-write.js';
+
+export { CacheWrite };
 
 export const HEADERS_FILE_VERSION = 1;
 
@@ -44,7 +47,6 @@ let tmpCounter = 0;
 /** Errors that say the disk, not the request, is the problem. */
 const DISK_FAULTS = new Set(['EROFS', 'ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EIO']);
 const DEGRADED_MS = 5000;
-const DELETIONS_KEPT_MS = 15 * 60_000;
 
 export class DocrootCache {
   readonly docroot: string;
@@ -55,12 +57,7 @@ export class DocrootCache {
   /** abs path of a `.stat` → its mtime (undefined = absent) and when that was read */
   readonly #stats = new Map<string, StatTime>();
   #degradedUntil = 0;
-  /**
-   * When farmgate last deleted a file (key: abs path) or a folder (key: abs path + sep), so a
-   * fill whose render started before a flush deleted its file never puts the old page back.
-   * Entries older than DELETIONS_KEPT_MS are dropped: no render request lives that long.
-   */
-  readonly #deleted = new Map<string, number>();
+  readonly #fences: DeletionFences;
 
   private constructor(docroot: string, realDocroot: string, opts: DocrootCacheOptions) {
     this.docroot = docroot;
@@ -68,6 +65,7 @@ export class DocrootCache {
     this.#hot = opts.hot;
     this.#now = opts.now ?? Date.now;
     this.#onError = opts.onError ?? (() => {});
+    this.#fences = new DeletionFences(docroot, this.#now);
   }
 
   /** Creates the docroot folder if needed and resolves its real path. */
@@ -197,7 +195,7 @@ export class DocrootCache {
    * a name, so the deletion itself is cleanup and this check is what a flush guarantees.
    */
   #fenced(entry: CachedFile): boolean {
-    if (this.#deleted.size === 0 || entry.mtimeMs > this.lastDeletedAbs(entry.absPath)) return false;
+    if (this.#fences.size === 0 || entry.mtimeMs > this.#fences.lastDeleted(entry.absPath)) return false;
     this.#hot.delete(entry.absPath);
     return true;
   }
@@ -438,7 +436,7 @@ export class DocrootCache {
     // A copy rendered after the given time is newer than the flush asking: keep it.
     if (opts.notNewerThan !== undefined && msOf(st) > opts.notNewerThan) return false;
     await fs.rm(absPath, { recursive: true, force: true });
-    this.#noteDeleted(st.isDirectory() ? absPath + path.sep : absPath);
+    this.#fences.note(st.isDirectory() ? absPath + path.sep : absPath);
     if (st.isDirectory()) this.#forgetTree(absPath);
     else {
       this.#hot.delete(absPath);
@@ -480,145 +478,32 @@ export class DocrootCache {
     }
   }
 
-  #noteDeleted(key: string): void {
-    const now = this.#now();
-    this.#deleted.delete(key);
-    this.#deleted.set(key, now);
-    // Oldest first (insertion order): drop what no render request can still be waiting on.
-    for (const [k, at] of this.#deleted) {
-      if (now - at < DELETIONS_KEPT_MS) break;
-      this.#deleted.delete(k);
-    }
-  }
-
   /**
    * Marks what a flush is about to delete, whether or not it is cached yet (see FlushPlan.fences):
    * `H` a file, `H.` every `base(H).*`, `F/` a folder tree.
    */
   fence(keys: readonly string[]): void {
     for (const key of keys) {
-      if (key.endsWith('/')) this.#noteDeleted((key === '/' ? this.docroot : this.abs(key.slice(0, -1))) + path.sep);
-      else if (key.endsWith('.')) this.#noteDeleted(this.abs(key.slice(0, -1)) + '.');
-      else this.#noteDeleted(this.abs(key));
+      if (key.endsWith('/')) this.#fences.note((key === '/' ? this.docroot : this.abs(key.slice(0, -1))) + path.sep);
+      else if (key.endsWith('.')) this.#fences.note(this.abs(key.slice(0, -1)) + '.');
+      else this.#fences.note(this.abs(key));
     }
   }
 
-  /**
-   * When a flush last deleted or fenced this document (the file, a `base.*` pattern naming it, or
-   * a folder above it), or 0. O(depth + dots in the name).
-   */
+  /** When a flush last deleted or fenced this document (see DeletionFences), or 0. */
   lastDeleted(docPath: string): number {
-    return this.#deleted.size === 0 ? 0 : this.lastDeletedAbs(this.abs(docPath));
+    return this.#fences.size === 0 ? 0 : this.#fences.lastDeleted(this.abs(docPath));
   }
 
   /** lastDeleted() for an absolute path inside the docroot. */
   lastDeletedAbs(absPath: string): number {
-    if (this.#deleted.size === 0) return 0;
-    let latest = this.#deleted.get(absPath) ?? 0;
-    const dir = path.dirname(absPath);
-    const name = path.basename(absPath);
-    for (let i = name.indexOf('.'); i > 0; i = name.indexOf('.', i + 1)) {
-      latest = Math.max(latest, this.#deleted.get(path.join(dir, name.slice(0, i + 1))) ?? 0);
-    }
-    for (let d = dir; d.length >= this.docroot.length; d = path.dirname(d)) {
-      latest = Math.max(latest, this.#deleted.get(d + path.sep) ?? 0);
-      if (d === this.docroot || d === path.dirname(d)) break;
-    }
-    return latest;
+    return this.#fences.lastDeleted(absPath);
   }
 
   #forgetTree(absDir: string): void {
     this.#hot.deleteUnder(absDir);
     const prefix = absDir + path.sep;
     for (const key of this.#stats.keys()) if (key.startsWith(prefix)) this.#stats.delete(key);
-  }
-}
-
-/** One atomic cache write: stream chunks, then commit (rename into place) or abort. */
-export class CacheWrite {
-  #open: Promise<{ tmp: string; stream: WriteStream } | undefined> | undefined;
-  #failed = false;
-  #size = 0;
-  #chunks: Buffer[] | undefined = [];
-
-  constructor(
-    readonly cache: DocrootCache,
-    readonly docPath: string,
-    readonly startedAt: number,
-  ) {}
-
-  #target() {
-    this.#open ??= this.cache.openTemp(this.docPath).then(
-      (t) => {
-        t?.stream.on('error', (err) => this.#fail('write', err));
-        return t;
-      },
-      (err) => {
-        this.#fail('open', err);
-        return undefined;
-      },
-    );
-    return this.#open;
-  }
-
-  #fail(op: string, err: unknown): void {
-    if (!this.#failed) this.cache.reportError(op, this.docPath, err);
-    this.#failed = true;
-  }
-
-  get failed(): boolean {
-    return this.#failed;
-  }
-
-  get size(): number {
-    return this.#size;
-  }
-
-  /** Buffers for the hot layer while small; never throws. */
-  write(chunk: Buffer): void {
-    if (this.#failed) return;
-    this.#size += chunk.length;
-    if (this.#chunks) {
-      if (this.#size <= this.cache.hot.maxEntryBytes) this.#chunks.push(chunk);
-      else this.#chunks = undefined;
-    }
-    void this.#target().then((t) => {
-      if (t && !this.#failed) t.stream.write(chunk);
-    });
-  }
-
-  /** Moves the complete file into place. Never throws; a failure is reported and cleaned up. */
-  async commit(headers: [string, string][], ttlExpiresMs: number | undefined): Promise<boolean> {
-    const t = await this.#target();
-    if (!t || this.#failed) {
-      await this.abort();
-      return false;
-    }
-    try {
-      t.stream.end();
-      await finished(t.stream);
-      const body = this.#chunks ? Buffer.concat(this.#chunks) : undefined;
-      return await this.cache.install(this.docPath, t.tmp, this.startedAt, headers, ttlExpiresMs, body, this.#size);
-    } catch (err) {
-      this.#fail('commit', err);
-      await fs.rm(t.tmp, { force: true }).catch(() => {});
-      return false;
-    }
-  }
-
-  /** Drops the temporary file. */
-  async abort(): Promise<void> {
-    this.#failed = true;
-    const t = await this.#open;
-    if (!t) return;
-    // The file is opened asynchronously: wait until the stream has closed its descriptor, or
-    // an open still pending would create the file after we removed it.
-    if (!t.stream.closed) {
-      const closed = new Promise<void>((resolve) => t.stream.once('close', () => resolve()));
-      t.stream.destroy();
-      await closed;
-    }
-    await fs.rm(t.tmp, { force: true }).catch(() => {});
   }
 }
 

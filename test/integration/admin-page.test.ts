@@ -9,12 +9,25 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { farmServer, waitFor, type FarmServer } from '../propagation/web-farm.js';
+import { farmServer, waitFor as waitForCheck, type FarmServer } from '../propagation/web-farm.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--disable-dev-shm-usage'];
+
+/** The page reloads itself after a form or button; a reload of ours racing it is retried. */
+async function reload(page: Page): Promise<void> {
+  try {
+    await page.reload();
+  } catch {
+    await page.waitForLoadState('load').catch(() => {});
+  }
+}
+
+/** waitFor, where a check that meets a page in mid-navigation counts as "not yet". */
+const waitFor = (what: string, check: () => Promise<boolean>) =>
+  waitForCheck(what, () => check().catch(() => false), 10_000);
 
 describe('admin page in a browser', () => {
   let redis: TestRedis;
@@ -43,7 +56,7 @@ describe('admin page in a browser', () => {
     assert.equal(await page.locator('#farms tr[data-farm]').count(), 2);
     assert.match((await page.locator('#farms tr[data-farm="site-a"]').textContent())!, /site-a\.local/);
     await waitFor('both servers registered', async () => {
-      await page.reload();
+      await reload(page);
       return (await page.locator('#servers tr[data-server]').count()) === 2;
     });
     assert.match((await page.locator('#servers tr[data-server="web1"]').textContent())!, /this server/);
@@ -53,9 +66,8 @@ describe('admin page in a browser', () => {
     await page.click('#flush-form button[type=submit]');
     await page.waitForSelector('#flush-result:not([hidden])');
     assert.match((await page.locator('#flush-result').textContent())!, /OK: site-a/);
-    await page.waitForLoadState('load');
     await waitFor('flush listed on web1', async () => {
-      await page.reload();
+      await reload(page);
       return ((await page.locator('#flushes').textContent()) ?? '').includes('/content/site-a/en/admin-page');
     });
     const other = await browser.newPage();
@@ -74,14 +86,14 @@ describe('admin page in a browser', () => {
     // Hold web2 from web1's page (relayed through Redis), then release it.
     await page.click('#servers tr[data-server="web2"] button[data-action="hold"]');
     await waitFor('web2 held', async () => {
-      await page.reload();
+      await reload(page);
       return (await page.locator('#servers tr[data-server="web2"]').getAttribute('data-held')) === 'true';
     });
     await fs.mkdir('test-output', { recursive: true });
     await page.screenshot({ path: path.join('test-output', 'admin-page.png'), fullPage: true });
     await page.click('#servers tr[data-server="web2"] button[data-action="release"]');
     await waitFor('web2 released', async () => {
-      await page.reload();
+      await reload(page);
       return (await page.locator('#servers tr[data-server="web2"]').getAttribute('data-held')) === 'false';
     });
     assert.ok((await fs.stat(path.join('test-output', 'admin-page.png'))).size > 10_000);
