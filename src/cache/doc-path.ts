@@ -19,8 +19,16 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
  * would either escape the docroot or give one file two names.
  */
 export function toDocPath(rawPath: string): DocPathResult {
+  return decodeDocPath(rawPath, { rejectEncodedSlash: true });
+}
+
+/**
+ * Decodes once and validates (handleProblem). URLs refuse encoded slashes outright (one file must
+ * not have two names); flush handles may carry them, since whatever they decode to is checked.
+ */
+export function decodeDocPath(rawPath: string, opts: { rejectEncodedSlash: boolean }): DocPathResult {
   if (!rawPath.startsWith('/')) return { ok: false, reason: 'path is not absolute' };
-  if (/%2f|%5c/i.test(rawPath)) return { ok: false, reason: 'encoded slash in path' };
+  if (opts.rejectEncodedSlash && /%2f|%5c/i.test(rawPath)) return { ok: false, reason: 'encoded slash in path' };
   let decoded: string;
   try {
     decoded = decodeURIComponent(rawPath);

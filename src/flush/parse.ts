@@ -7,7 +7,7 @@
  * `CQ-Handle`), optional `CQ-Action-Scope: ResourceOnly`. Neither handle header → 400.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { handleProblem, toDocPath } from '../cache/doc-path.js';
+import { decodeDocPath, toDocPath } from '../cache/doc-path.js';
 import { AppError } from '../errors.js';
 
 export const FLUSH_ACTIONS = ['Activate', 'Deactivate', 'Delete', 'Test'] as const;
@@ -60,16 +60,9 @@ export function parseScope(raw: string | undefined): FlushScope | AppError {
  * @example parseHandle('/content/site/en/') // { ok: true, handle: '/content/site/en' }
  */
 export function parseHandle(raw: string): { ok: true; handle: string } | { ok: false; reason: string } {
-  const text = raw.trim();
-  if (!text.startsWith('/')) return { ok: false, reason: 'path is not absolute' };
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(text);
-  } catch {
-    return { ok: false, reason: 'malformed percent-encoding' };
-  }
-  const problem = handleProblem(decoded);
-  if (problem) return { ok: false, reason: problem };
+  const r = decodeDocPath(raw.trim(), { rejectEncodedSlash: false });
+  if (!r.ok) return r;
+  const decoded = r.docPath;
   const handle = decoded.length > 1 && decoded.endsWith('/') ? decoded.slice(0, -1) : decoded;
   return { ok: true, handle };
 }
