@@ -10,30 +10,18 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hasBinary, startApache, startNginx, type FrontServer } from '../helpers/front-servers.js';
-import { startFarmgate, type TestFarmgate } from '../helpers/farmgate.js';
+import { oneFarmYaml, startFarmgate, type TestFarmgate } from '../helpers/farmgate.js';
 import { startRender, type TestRender } from '../helpers/render.js';
 
 const ALLOWED = '127.0.0.3';
 const OUTSIDER = '127.0.0.2';
 const BIG = Buffer.alloc(5 * 1024 * 1024, 'z');
 
+/** The one-farm test config, with nginx/Apache as the only trusted proxy and one allowed flusher. */
 function yaml(renderUrl: string): string {
-  return `server:
-  listen: "127.0.0.1:0"
-  trustedProxies: ["127.0.0.1"]
-flush:
-  allowedClients: ["${ALLOWED}"]
-farms:
-  - name: site
-    virtualhosts: ["site.local"]
-    docroot: ./docroot
-    renders:
-      - url: ${renderUrl}
-    cache:
-      statfileslevel: 2
-      statCheckIntervalMs: 100
-    flushRoutes: ["/content/**"]
-`;
+  return oneFarmYaml(renderUrl)
+    .replace('  listen: "127.0.0.1:0"', '  listen: "127.0.0.1:0"\n  trustedProxies: ["127.0.0.1"]')
+    .replace('allowedClients: ["127.0.0.1", "::1"]', `allowedClients: ["${ALLOWED}"]`);
 }
 
 interface Reply {
