@@ -3,9 +3,9 @@
  * synchronously with no disk access, no promise and no per-request header building.
  *
  * Everything a hit decides before looking at the cache (farm by Host, document path, internal
- * names, filter, cacheable?) is a pure function of the runtime and (method, Host, URL), so it is
- * computed once per distinct request line by the same functions the full path uses and kept in
- * a bounded map per runtime (a reload starts a new one). What can differ between two requests
+ * names, filter, cacheable?) is a pure function of the runtime and (method, Host, URL): the route
+ * of serve/route.ts, which the full path uses too. It is computed once per distinct request line
+ * and kept in a bounded map per runtime (a reload starts a new one). What can differ between two requests
  * with the same line is checked on every request: Authorization and auth cookies, the hot-layer
  * entry (re-checked against the disk every statCheckIntervalMs), the `.stat` times and the
  * freshness. Anything else (a miss, a stale file, a disk check due, a body streamed from disk)
@@ -13,13 +13,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DocrootCache } from '../cache/docroot-cache.js';
-import { isInternalName, toDocPath } from '../cache/doc-path.js';
-import { hasAuthCookie, isCacheable } from '../cache/policy.js';
+import { hasAuthCookie } from '../cache/policy.js';
 import { freshness } from '../cache/stat-files.js';
 import type { Farm } from '../farms/farm.js';
-import { selectFarm } from '../farms/select.js';
-import { decomposeSlingUrl } from '../farms/sling-url.js';
 import type { Runtime } from '../runtime.js';
+import { routeRequest } from './route.js';
 import { sendAccel, sendCached } from './send.js';
 
 export interface HitRoute {
@@ -69,37 +67,25 @@ export function hitRoute(rt: Runtime, method: string, host: string | undefined, 
   return route;
 }
 
-/** The decisions of handler.ts serve(), steps farm → path → internal → filter → cacheable. */
+/** The route of serve/route.ts, with what this runtime adds to a cacheable one. */
 function computeRoute(rt: Runtime, method: string, host: string | undefined, url: string): HitRoute | null {
   if (method !== 'GET' && method !== 'HEAD') return null;
-  const q = url.indexOf('?');
-  const rawPath = q < 0 ? url : url.slice(0, q);
-  const query = q < 0 ? undefined : url.slice(q + 1);
-  const farm = selectFarm(rt.farms, host);
-  if (!farm) return null;
-  const mapped = toDocPath(rawPath);
-  if (!mapped.ok) return null;
-  const docPath = mapped.docPath;
-  if (isInternalName(docPath)) return null;
-  if (!farm.filter({ ...decomposeSlingUrl(docPath), method, query })) return null;
-  const c = farm.config.cache;
-  const cacheable = isCacheable(
-    { method, docPath, query, authorization: false, cookie: undefined },
-    { allowAuthorized: c.allowAuthorized, ignoresParam: farm.ignoresParam, cacheAllows: farm.cacheAllows },
-  );
-  if (!cacheable.ok) return null;
+  // Credentials are checked per request (tryFastHit): the same line may come with or without.
+  const route = routeRequest(rt.farms, { method, host, url, authorized: false });
+  if (route.verdict !== 'cache') return null;
+  const { farm, docPath, freshness: rule } = route;
   const cache = rt.cacheFor(farm);
   return {
     farm,
     cache,
     docPath,
     absPath: cache.abs(docPath),
-    statPaths: cache.statPaths(docPath, c.statfileslevel),
-    invalidates: farm.invalidates(docPath),
-    allowAuthorized: c.allowAuthorized,
-    interval: c.statCheckIntervalMs,
-    gracePeriodMs: c.gracePeriodMs,
-    enableTTL: c.enableTTL,
+    statPaths: cache.statPaths(docPath, rule.statfileslevel),
+    invalidates: rule.invalidates,
+    allowAuthorized: farm.config.cache.allowAuthorized,
+    interval: rule.statCheckIntervalMs,
+    gracePeriodMs: rule.gracePeriodMs,
+    enableTTL: rule.enableTTL,
     accelTarget: rt.config.server.accelRedirect ? `${rt.config.server.accelRedirect.prefix}/${farm.name}${docPath}` : undefined,
   };
 }

@@ -9,20 +9,17 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { isInternalName, toDocPath } from '../cache/doc-path.js';
 import type { DocrootCache } from '../cache/docroot-cache.js';
 import type { CachedFile } from '../cache/hot-layer.js';
-import { isCacheable } from '../cache/policy.js';
 import { freshness } from '../cache/stat-files.js';
-import { AppError } from '../errors.js';
+import type { AppError } from '../errors.js';
 import type { Farm } from '../farms/farm.js';
-import { selectFarm } from '../farms/select.js';
-import { decomposeSlingUrl } from '../farms/sling-url.js';
 import type { Runtime } from '../runtime.js';
 import { tryFastHit } from './fast-hit.js';
 import { fill, InFlight, sendShared, type FillResult } from './fill.js';
 import { clientResponseHeaders, renderRequestHeaders } from './headers.js';
 import type { RefetchResult } from './refetch.js';
+import { isAuthorized, refusalOf, routeInFarm, routeRequest, type FreshnessRule } from './route.js';
 import { sendCached, sendError, toAppError, X_CACHE, type CacheStatus } from './send.js';
 
 export interface ServeDeps {
@@ -49,42 +46,33 @@ export function createServeHandler(deps: ServeDeps) {
 
   async function serve(req: IncomingMessage, res: ServerResponse, rt: Runtime, log: RequestLog): Promise<void> {
     const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const rawPath = q < 0 ? url : url.slice(0, q);
-    const query = q < 0 ? undefined : url.slice(q + 1);
-    const method = req.method ?? 'GET';
-
-    const farm = selectFarm(rt.farms, req.headers.host);
-    if (!farm) return pass(res, log, new AppError('FG_NO_FARM', `no farm for host ${JSON.stringify(req.headers.host ?? '')}`));
+    const route = routeRequest(rt.farms, {
+      method: req.method ?? 'GET',
+      host: req.headers.host,
+      url,
+      authorized: isAuthorized(req.headers.authorization, req.headers.cookie),
+    });
+    if (route.verdict === 'no-farm') return pass(res, log, refusalOf(route)!);
+    const farm = route.farm;
     log.farm = farm.name;
-    const mapped = toDocPath(rawPath);
-    if (!mapped.ok) return pass(res, log, new AppError('FG_BAD_PATH', `bad request path: ${mapped.reason}`));
-    const docPath = mapped.docPath;
-    if (isInternalName(docPath)) return pass(res, log, new AppError('FG_INTERNAL_FILE'));
-    const sling = decomposeSlingUrl(docPath);
-    if (!farm.filter({ ...sling, method, query })) return pass(res, log, new AppError('FG_FILTERED'));
-
-    const cacheCfg = farm.config.cache;
-    const cacheable = isCacheable(
-      { method, docPath, query, authorization: req.headers.authorization !== undefined, cookie: req.headers.cookie },
-      { allowAuthorized: cacheCfg.allowAuthorized, ignoresParam: farm.ignoresParam, cacheAllows: farm.cacheAllows },
-    );
+    if (route.verdict !== 'pass' && route.verdict !== 'cache') return pass(res, log, refusalOf(route)!);
     const peer = peerOf(req);
     const peerTrusted = deps.isTrustedPeer(rt, peer);
-    if (!cacheable.ok) return passThrough(req, res, rt, farm, url, peer, peerTrusted, log);
+    if (route.verdict === 'pass') return passThrough(req, res, rt, farm, url, peer, peerTrusted, log);
+    const { docPath, freshness: rule } = route;
 
     const cache = rt.cacheFor(farm);
-    const interval = cacheCfg.statCheckIntervalMs;
+    const interval = rule.statCheckIntervalMs;
     const entry = cache.peek(docPath, interval) ?? (await cache.lookup(docPath, interval));
     if (entry) {
-      let statMtime = cache.peekNearestStat(docPath, cacheCfg.statfileslevel, interval);
-      if (statMtime === 'check') statMtime = await cache.nearestStat(docPath, cacheCfg.statfileslevel, interval);
+      let statMtime = cache.peekNearestStat(docPath, rule.statfileslevel, interval);
+      if (statMtime === 'check') statMtime = await cache.nearestStat(docPath, rule.statfileslevel, interval);
       const state = freshness({
         fileMtimeMs: entry.mtimeMs,
         statMtimeMs: statMtime,
-        invalidates: farm.invalidates(docPath),
-        gracePeriodMs: cacheCfg.gracePeriodMs,
-        ttlExpiresMs: cacheCfg.enableTTL ? entry.ttlExpiresMs : undefined,
+        invalidates: rule.invalidates,
+        gracePeriodMs: rule.gracePeriodMs,
+        ttlExpiresMs: rule.enableTTL ? entry.ttlExpiresMs : undefined,
         now: now(),
       });
       if (state === 'fresh') {
@@ -92,7 +80,7 @@ export function createServeHandler(deps: ServeDeps) {
         return sendCached(res, entry, 'HIT');
       }
       const refetching = inFlight.get(entry.absPath);
-      if (refetching && refetching.startedAt > invalidatedAt(cache, farm, docPath, statMtime)) {
+      if (refetching && refetching.startedAt > invalidatedAt(cache, rule, docPath, statMtime)) {
         log.cache = 'STALE';
         return sendCached(res, entry, 'STALE');
       }
@@ -106,10 +94,10 @@ export function createServeHandler(deps: ServeDeps) {
     if (pending) {
       // Join only a fill that started after the last flush of this file: an older one carries
       // the page as it was before the flush.
-      let statMtime = cache.peekNearestStat(docPath, cacheCfg.statfileslevel, interval);
-      if (statMtime === 'check') statMtime = await cache.nearestStat(docPath, cacheCfg.statfileslevel, interval);
+      let statMtime = cache.peekNearestStat(docPath, rule.statfileslevel, interval);
+      if (statMtime === 'check') statMtime = await cache.nearestStat(docPath, rule.statfileslevel, interval);
       pending = inFlight.get(absPath);
-      if (pending && pending.startedAt <= invalidatedAt(cache, farm, docPath, statMtime)) pending = undefined;
+      if (pending && pending.startedAt <= invalidatedAt(cache, rule, docPath, statMtime)) pending = undefined;
     }
     if (pending) {
       const outcome = await pending.outcome;
@@ -255,22 +243,17 @@ export function createServeHandler(deps: ServeDeps) {
 
   /** Fetch a URI into the cache now, as a flush's refetch or a warm-up does. */
   async function refetch(rt: Runtime, farm: Farm, uri: string): Promise<RefetchResult> {
-    const q = uri.indexOf('?');
-    const mapped = toDocPath(q < 0 ? uri : uri.slice(0, q));
-    if (!mapped.ok) return { uri, ok: false, error: mapped.reason };
-    const query = q < 0 ? undefined : uri.slice(q + 1);
-    const cacheCfg = farm.config.cache;
-    const cacheable = isCacheable(
-      { method: 'GET', docPath: mapped.docPath, query, authorization: false, cookie: undefined },
-      { allowAuthorized: cacheCfg.allowAuthorized, ignoresParam: farm.ignoresParam, cacheAllows: farm.cacheAllows },
-    );
-    if (!cacheable.ok || isInternalName(mapped.docPath)) {
-      return { uri, ok: false, error: `not cacheable: ${cacheable.ok ? 'internal file' : cacheable.reason}` };
-    }
-    const absPath = rt.cacheFor(farm).abs(mapped.docPath);
+    const route = routeInFarm(farm, { method: 'GET', url: uri, authorized: false });
+    if (route.verdict === 'bad-path') return { uri, ok: false, error: route.reason };
+    if (route.verdict === 'internal') return { uri, ok: false, error: 'not cacheable: internal file' };
+    // A refetch is the flush agent's own request to the render: the client filter does not apply.
+    const cacheable = route.verdict === 'filtered' ? route.cacheable : route.verdict === 'pass' ? { ok: false as const, reason: route.reason } : { ok: true as const };
+    if (!cacheable.ok) return { uri, ok: false, error: `not cacheable: ${cacheable.reason}` };
+    const docPath = route.docPath;
+    const absPath = rt.cacheFor(farm).abs(docPath);
     const pending = inFlight.get(absPath);
     if (pending) await pending.outcome;
-    const r = await runFill(rt, farm, mapped.docPath, uri, undefined, undefined, undefined, '127.0.0.1', true);
+    const r = await runFill(rt, farm, docPath, uri, undefined, undefined, undefined, '127.0.0.1', true);
     if (r.outcome.kind === 'stored') return { uri, ok: true, status: r.status };
     if (r.outcome.kind === 'error') return { uri, ok: false, status: r.status, error: r.outcome.error.message };
     return { uri, ok: false, status: r.status, error: `render answered ${r.status}; not stored` };
@@ -288,6 +271,6 @@ function canonicalHost(farm: Farm): string {
  * When this document was last invalidated: deleted by a flush, or (when `cache.invalidate`
  * allows it) its nearest `.stat` touched. 0 when never.
  */
-function invalidatedAt(cache: DocrootCache, farm: Farm, docPath: string, statMtime: number | undefined): number {
-  return Math.max(cache.lastDeleted(docPath), farm.invalidates(docPath) ? (statMtime ?? 0) : 0);
+function invalidatedAt(cache: DocrootCache, rule: FreshnessRule, docPath: string, statMtime: number | undefined): number {
+  return Math.max(cache.lastDeleted(docPath), rule.invalidates ? (statMtime ?? 0) : 0);
 }
