@@ -146,7 +146,8 @@ function messageOf(issue: z.core.$ZodIssue): string {
     return `expected ${issue.expected}, got ${describe(received)}`;
   }
   if (issue.code === 'invalid_value') return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-  if (issue.code === 'invalid_union') return `invalid value: ${issue.message}`;
+  // Unions with a message of their own (rule values) say what is expected; others say little.
+  if (issue.code === 'invalid_union') return issue.message.startsWith('expected') ? issue.message : `invalid value: ${issue.message}`;
   return issue.message;
 }
 

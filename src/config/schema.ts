@@ -7,6 +7,7 @@
 import picomatch from 'picomatch';
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { regexProblem } from './regex-subset.js';
 
 /** A micromatch/picomatch glob that compiles with balanced brackets, braces and parens. */
 export function globProblem(glob: string): string | undefined {
@@ -19,6 +20,7 @@ export function globProblem(glob: string): string | undefined {
   return undefined;
 }
 
+/** A non-empty glob (virtualhosts, flushRoutes). */
 const glob = z.string().superRefine((value, ctx) => {
   const problem = globProblem(value);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
@@ -27,6 +29,46 @@ const glob = z.string().superRefine((value, ctx) => {
 const pathGlob = glob.refine((value) => value.startsWith('/') || value.startsWith('*'), {
   message: 'expected a path glob starting with "/" (or "*")',
 });
+
+/** A glob item of a rule value: the empty string is allowed and matches only an empty value. */
+const valueGlob = z.string().superRefine((value, ctx) => {
+  const problem = value === '' ? undefined : globProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** `{ regex: "..." }`: a whole-value regular expression in the JavaScript/PCRE subset. */
+const regexValue = z.strictObject({
+  regex: z.string().superRefine((value, ctx) => {
+    const problem = regexProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+});
+
+const VALUE_SHAPE = 'expected a glob, a list of globs, or { regex: "..." }';
+
+/**
+ * A rule value (contract section 2): a glob, a list (any of its items), or `{ regex: "..." }`,
+ * which must match the whole value. `globItem` narrows the glob items (path globs start with "/").
+ */
+function ruleValue(globItem: z.ZodType<string>) {
+  const atom = z.union([globItem, regexValue], { error: VALUE_SHAPE });
+  return z.union([atom, z.array(atom).min(1)], { error: VALUE_SHAPE });
+}
+
+const pathValueGlob = z.string().superRefine((value, ctx) => {
+  if (!value.startsWith('/') && !value.startsWith('*')) {
+    ctx.addIssue({ code: 'custom', message: 'expected a path glob starting with "/" (or "*")' });
+    return;
+  }
+  const problem = globProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const pathValue = ruleValue(pathValueGlob);
+const plainValue = ruleValue(valueGlob);
+const methodValue = ruleValue(
+  valueGlob.refine((v) => /^[A-Za-z*?[\]|!]+$/.test(v), { message: 'expected an HTTP method or method glob' }),
+);
 
 /** An IPv4/IPv6 address or CIDR block. */
 export function cidrProblem(value: string): string | undefined {
@@ -66,20 +108,20 @@ function ruleItem<T extends z.ZodType>(value: T) {
     });
 }
 
-const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1)]);
 
-/** Filter rule: every given key must match (AND). Values are globs; a list means any of them. */
+/** Filter rule: every given key must match (AND). */
 const filterMatch = z
   .strictObject({
-    method: oneOrMany(z.string().regex(/^[A-Za-z*?[\]|!]+$/, { message: 'expected an HTTP method or method glob' })).optional(),
-    path: oneOrMany(pathGlob).optional(),
-    extension: oneOrMany(glob).optional(),
-    selectors: oneOrMany(glob).optional(),
-    suffix: oneOrMany(glob).optional(),
-    query: oneOrMany(glob).optional(),
+    url: pathValue.optional(),
+    method: methodValue.optional(),
+    path: pathValue.optional(),
+    extension: plainValue.optional(),
+    selectors: plainValue.optional(),
+    suffix: plainValue.optional(),
+    query: plainValue.optional(),
   })
   .refine((m) => Object.values(m).some((v) => v !== undefined), {
-    message: 'expected at least one of method, path, extension, selectors, suffix, query',
+    message: 'expected at least one of url, method, path, extension, selectors, suffix, query',
   });
 
 const renderSchema = z.strictObject({
@@ -97,10 +139,10 @@ export const DEFAULT_HEADERS = [
 ] as const;
 
 const cacheSchema = z.strictObject({
-  rules: z.array(ruleItem(pathGlob)).default([{ allow: '/**' }]),
+  rules: z.array(ruleItem(pathValue)).default([{ allow: '/**' }]),
   statfileslevel: z.number().int().min(0).max(64).default(0),
-  invalidate: z.array(ruleItem(pathGlob)).default([{ deny: '/**' }, { allow: '/**/*.html' }]),
-  ignoreUrlParams: z.array(ruleItem(glob)).default([]),
+  invalidate: z.array(ruleItem(pathValue)).default([{ deny: '/**' }, { allow: '/**/*.html' }]),
+  ignoreUrlParams: z.array(ruleItem(plainValue)).default([]),
   headers: z.array(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { message: 'expected an HTTP header name' })).default([...DEFAULT_HEADERS]),
   gracePeriodMs: positiveMs.default(0),
   enableTTL: z.boolean().default(false),
@@ -210,3 +252,4 @@ export type RawConfig = z.output<typeof configSchema>;
 export type RawFarm = z.output<typeof farmSchema>;
 export type RuleItem<T> = { allow?: T; deny?: T };
 export type FilterMatch = z.output<typeof filterMatch>;
+export type RuleValueConfig = z.output<typeof pathValue>;

@@ -36,12 +36,12 @@ export function convertFilter(filter: Block, w: Warnings): ConvertedFilter {
     const rule = convertRule(item, item.value, w);
     if (!rule) continue;
     rules.push(rule);
-    if (rule.allow) for (const g of list(rule.allow.path)) allowPaths.push({ glob: g, loc: item.loc });
+    if (rule.allow) for (const g of list(rule.allow.path)) if (typeof g === 'string') allowPaths.push({ glob: g, loc: item.loc });
   }
   return { rules, allowPaths };
 }
 
-const list = (v: string | string[] | undefined) => (v === undefined ? [] : typeof v === 'string' ? [v] : v);
+const list = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 function convertRule(p: Property, rule: Block, w: Warnings): RuleItem<FilterMatch> | undefined {
   const label = `/filter /${p.name}`;

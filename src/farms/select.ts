@@ -12,7 +12,7 @@ export function selectFarm(farms: readonly Farm[], hostHeader: string | undefine
   const { host, port } = splitHostPort(hostHeader);
   for (const farm of farms) {
     for (const m of farm.hostMatchers) {
-      if ((m.port === undefined || m.port === port) && m.host(host)) return farm;
+      if ((m.port === undefined || m.port === port) && m.host.test(host)) return farm;
     }
   }
   return undefined;

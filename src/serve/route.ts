@@ -16,6 +16,7 @@ import { hasAuthCookie, isCacheable, type Decision } from '../cache/policy.js';
 import { statLookupOrder } from '../cache/stat-files.js';
 import { AppError } from '../errors.js';
 import type { Farm } from '../farms/farm.js';
+import { filterInput } from '../farms/filter.js';
 import { selectFarm } from '../farms/select.js';
 import { decomposeSlingUrl, type SlingUrl } from '../farms/sling-url.js';
 
@@ -140,7 +141,7 @@ export function routeInFarm(farm: Farm, req: Omit<RouteRequest, 'host'> & { host
     { method: b.method, docPath, query: b.query, authorization: req.authorized, cookie: undefined },
     { allowAuthorized: c.allowAuthorized, ignoresParam: farm.ignoresParam, cacheAllows: farm.cacheAllows },
   );
-  if (!farm.filter({ ...sling, method: b.method, query: b.query })) {
+  if (!farm.filter(filterInput(docPath, b.method, b.query))) {
     return { verdict: 'filtered', ...b, farm, docPath, sling, cacheable };
   }
   if (!cacheable.ok) return { verdict: 'pass', ...b, farm, docPath, sling, reason: cacheable.reason };

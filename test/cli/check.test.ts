@@ -65,6 +65,24 @@ farms:
     assert.match(lines[4]!, /4 problem\(s\)/);
   });
 
+  it('a bad regex in a rule value → exit 1 with FILE:LINE:COL at the regex', async () => {
+    const file = await write(
+      'regex.yaml',
+      `farms:
+  - name: site-a
+    virtualhosts: ["site-a.local"]
+    docroot: ./cache
+    renders: [{ url: "http://127.0.0.1:4503" }]
+    filter:
+      - deny: { url: "/**" }
+      - allow: { url: "/content/**", selectors: { regex: "(feed|rss" } }
+`,
+    );
+    const r = run(['check', '--config', file]);
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr.split('\n')[0], `${file}:8:58 farms.0.filter.1.allow.selectors.regex: invalid regex "(feed|rss": Unterminated group`);
+  });
+
   it('FILE is printed as given (relative stays relative)', async () => {
     await write('rel.yaml', 'farms: []\n');
     const r = run(['check', '--config', 'rel.yaml'], {}, dir);

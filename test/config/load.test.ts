@@ -80,6 +80,50 @@ describe('parseConfig', () => {
     assert.match(p!, /^f\.yaml:10:18 farms\.0\.cache\.rules\.1\.allow: invalid glob "\/content\/\[x\/\*\*"/);
   });
 
+  it('rule values: a glob, a list, { regex }, an empty string, and the url key', () => {
+    const text =
+      minimal +
+      `    filter:
+      - deny: { url: "/**" }
+      - allow: { url: { regex: '/content/[a-z]+\\.html' }, method: [GET, { regex: "HEAD" }] }
+      - deny: { selectors: "", extension: ["json", { regex: "xml|rss" }] }
+    cache:
+      rules:
+        - allow: { regex: "/content/.*" }
+      invalidate:
+        - allow: ["/**/*.html", { regex: '.*\\.json' }]
+      ignoreUrlParams:
+        - allow: { regex: "utm_.*" }
+`;
+    const c = parseConfig(text, 'f.yaml', {});
+    const f = c.farms[0]!;
+    assert.deepEqual(f.filter![1], { allow: { url: { regex: '/content/[a-z]+\\.html' }, method: ['GET', { regex: 'HEAD' }] } });
+    assert.deepEqual(f.filter![2], { deny: { selectors: '', extension: ['json', { regex: 'xml|rss' }] } });
+    assert.deepEqual(f.cache.rules, [{ allow: { regex: '/content/.*' } }]);
+    assert.deepEqual(f.cache.ignoreUrlParams, [{ allow: { regex: 'utm_.*' } }]);
+  });
+
+  it('reports a bad regex at its value, FILE:LINE:COL path: message', () => {
+    const text = minimal + '    filter:\n      - deny: { url: "/**" }\n      - allow: { path: { regex: "/content/(a" } }\n    cache:\n      rules:\n        - allow: { regex: "[[:alpha:]]+" }\n';
+    assert.deepEqual(problems(text), [
+      'f.yaml:9:33 farms.0.filter.1.allow.path.regex: invalid regex "/content/(a": Unterminated group',
+      'f.yaml:12:27 farms.0.cache.rules.0.allow.regex: regex "[[:alpha:]]+": POSIX bracket expressions like "[:…:]" are not supported: list the characters (e.g. [0-9] for [:digit:])',
+    ]);
+  });
+
+  it('reports a rule value of the wrong shape, and an unknown key beside regex', () => {
+    const text = minimal + '    filter:\n      - allow: { extension: 5 }\n      - allow: { extension: { regexp: "x" } }\n';
+    const lines = problems(text);
+    assert.equal(lines.length, 2, lines.join('\n'));
+    assert.match(lines[0]!, /^f\.yaml:8:29 farms\.0\.filter\.0\.allow\.extension: expected a glob, a list of globs, or \{ regex: "\.\.\." \}/);
+    assert.match(lines[1]!, /^f\.yaml:9:\d+ farms\.0\.filter\.1\.allow\.extension/);
+  });
+
+  it('path values start with "/" (an empty string is for selectors, extension, suffix, query)', () => {
+    const [p] = problems(minimal + '    filter:\n      - allow: { path: "" }\n');
+    assert.match(p!, /farms\.0\.filter\.0\.allow\.path: expected a path glob starting with "\/"/);
+  });
+
   it('reports every problem, in file order', () => {
     const text = `server:\n  bogus: 1\nflush:\n  unrouted: maybe\n${minimal}    statfileslevel: 2\n`;
     assert.deepEqual(problems(text), [

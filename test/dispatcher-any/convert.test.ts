@@ -10,9 +10,8 @@ import type { FilterMatch, RuleItem } from '../../src/config/index.js';
 import { convertDispatcher, type FarmOut } from '../../src/dispatcher-any/convert.js';
 import { formatWarning } from '../../src/dispatcher-any/notes.js';
 import { parseDispatcherAny } from '../../src/dispatcher-any/parser.js';
-import { compileFilter } from '../../src/farms/filter.js';
+import { compileFilter, filterInput } from '../../src/farms/filter.js';
 import { compilePathRules, decide } from '../../src/farms/match.js';
-import { decomposeSlingUrl } from '../../src/farms/sling-url.js';
 
 function convert(text: string, env: Record<string, string> = {}) {
   const parsed = parseDispatcherAny('d.any', { read: () => text });
@@ -121,7 +120,7 @@ describe('convertDispatcher: every mapped directive', () => {
     const filter = compileFilter(f.filter as RuleItem<FilterMatch>[]);
     const req = (method: string, url: string) => {
       const [p, q] = url.split('?');
-      return filter({ ...decomposeSlingUrl(p!), method, query: q });
+      return filter.allows(filterInput(p!, method, q));
     };
     const cases: [string, string, boolean][] = [
       ['GET', '/content/site/en.html', true],
