@@ -29,7 +29,10 @@ export const ERRORS = {
   FG_FLUSH_NOT_RECORDED: { status: 503, message: 'flush applied locally but not recorded for the web farm' },
   FG_ADMIN_BAD_INPUT: { status: 400, message: 'bad admin request' },
   FG_ADMIN_UNAUTHORIZED: { status: 401, message: 'admin token required' },
-} as const satisfies Record<string, { status: number; message: string }>;
+  // Start-up failures: printed as one line by `farmgate serve`, which then exits 1; never an HTTP answer.
+  FG_LISTEN_FAILED: { status: 500, message: 'cannot listen', startup: true },
+  FG_DOCROOT_UNWRITABLE: { status: 500, message: 'docroot not writable', startup: true },
+} as const satisfies Record<string, { status: number; message: string; startup?: boolean }>;
 
 export type ErrorCode = keyof typeof ERRORS;
 

@@ -10,11 +10,16 @@ export const color = {
   bold: (s: string) => (tty ? `\x1b[1m${s}\x1b[0m` : s),
 };
 
-/** Prints every problem of a ConfigError as `FILE:LINE:COL path: message` on stderr. */
-export function printConfigError(err: unknown): void {
+/**
+ * Prints every problem of a ConfigError as `FILE:LINE:COL path: message` on stderr, then (unless
+ * `summary` is false, as for `serve`, whose one problem is one line) how many and what to do.
+ */
+export function printConfigError(err: unknown, opts: { summary?: boolean } = {}): void {
   if (err instanceof ConfigError) {
     for (const p of err.problems) process.stderr.write(formatProblem(p) + '\n');
-    process.stderr.write(`${err.problems.length} problem(s); fix them and run \`farmgate check --config FILE\` again.\n`);
+    if (opts.summary !== false || err.problems.length > 1) {
+      process.stderr.write(`${err.problems.length} problem(s); fix them and run \`farmgate check --config FILE\` again.\n`);
+    }
   } else {
     process.stderr.write(`error: ${(err as Error).message}\n`);
   }

@@ -109,10 +109,13 @@ export async function runWarm(o: WarmCliOptions, io: CliIo = processIo, progress
 
   const failed = summary.results.filter((r) => r.error);
   for (const r of failed) io.err(`${c.red('failed')} ${describeTarget(r.target)}: ${r.error}\n`);
-  const line = summaryLine(summary);
+  const line = summaryLine(summary, input.invalid);
   io.out((failed.length || input.problems.length ? c.yellow(line) : c.green(line)) + '\n');
   if (failed.length > 0) {
-    io.err(`${failed.length} URL${failed.length === 1 ? '' : 's'} not warmed: check the render and the farm for those hosts, then run warm again (warmed pages are HITs and cost nothing).\n`);
+    io.err(`${failed.length} URL${failed.length === 1 ? '' : 's'} failed: check the render and the farm for those hosts, then run warm again (warmed pages are HITs and cost nothing).\n`);
+  }
+  if (input.invalid > 0) {
+    io.err(`${input.invalid} entr${input.invalid === 1 ? 'y is' : 'ies are'} not a usable URL (listed above): fix ${o.urls ?? o.sitemap} and run warm again.\n`);
   }
   return failed.length > 0 || input.problems.length > 0 ? 1 : 0;
 }

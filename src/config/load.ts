@@ -18,6 +18,7 @@ import {
   type Document,
   type Node as YamlNode,
 } from 'yaml';
+import { closest, distance } from 'fastest-levenshtein';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { configSchema } from './schema.js';
@@ -33,7 +34,16 @@ export async function loadConfig(file: string, env: Env = process.env): Promise<
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(file, [{ file, line: 1, col: 1, path: '', message: `cannot read config: ${(err as Error).message}` }]);
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? `no such file (in ${process.cwd()}); pass --config with the path of your farmgate.yaml (config/farmgate.yaml is a working example)`
+        : code === 'EISDIR'
+          ? 'it is a folder; pass --config with the path of the YAML file itself'
+          : code === 'EACCES'
+            ? 'permission denied; make it readable by the user farmgate runs as'
+            : (err as Error).message;
+    throw new ConfigError(file, [{ file, line: 1, col: 1, path: '', message: `cannot read config file: ${why}` }]);
   }
   return parseConfig(text, file, env);
 }
@@ -48,8 +58,13 @@ export function parseConfig(text: string, file: string, env: Env = process.env):
   };
   const problems: ConfigProblem[] = [];
 
+  const syntaxLines = new Set<number>();
   for (const err of [...doc.errors, ...doc.warnings]) {
-    problems.push({ file, ...at(err.pos[0]), path: '', message: err.message.split('\n')[0] ?? err.message });
+    const where = syntaxPosition(text, err.pos[0], at);
+    // One syntax error tends to cause more on the same line; the first says what is wrong.
+    if (syntaxLines.has(where.line)) continue;
+    syntaxLines.add(where.line);
+    problems.push({ file, ...where, path: '', message: syntaxMessage(text, err, where) });
   }
   if (problems.length > 0) throw new ConfigError(file, problems);
 
@@ -121,10 +136,13 @@ function locateIssue(doc: Document, issue: z.core.$ZodIssue, file: string, at: A
   const keyPath = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
   if (issue.code === 'unrecognized_keys') {
     const parent = nodeAt(doc, keyPath);
+    const known = knownKeys(configSchema, keyPath);
     return issue.keys.map((key) => {
       const pair = isMap(parent) ? parent.items.find((p) => isScalar(p.key) && p.key.value === key) : undefined;
       const node = (pair?.key as YamlNode | undefined) ?? parent;
-      return { file, ...at(node?.range?.[0]), path: [...keyPath, key].join('.'), message: `unknown key "${key}"` };
+      const hint = suggestKey(key, known) ?? nestedHome(keyPath, key, known);
+      const message = `unknown key "${key}"${hint ? `; did you mean "${hint}"?` : known.length ? ` (expected one of ${known.join(', ')})` : ''}`;
+      return { file, ...at(node?.range?.[0]), path: [...keyPath, key].join('.'), message };
     });
   }
   // Walk up to the deepest node that exists (a missing key is reported at its parent).
@@ -166,4 +184,86 @@ function dedupe(problems: ConfigProblem[]): ConfigProblem[] {
     seen.add(k);
     return true;
   });
+}
+
+/**
+ * Where a YAML syntax error really is. The yaml library puts indentation errors at the start of
+ * the offending line's whitespace (column 1); the user needs the column of what is misplaced.
+ */
+function syntaxPosition(text: string, offset: number, at: At): { line: number; col: number } {
+  let i = offset;
+  while (i < text.length && (text[i] === ' ' || text[i] === '\t')) i++;
+  return at(i < text.length && text[i] !== '\n' && text[i] !== '\r' ? i : offset);
+}
+
+/** The yaml library's first message line, plus the column the siblings use for indentation errors. */
+function syntaxMessage(text: string, err: { code: string; message: string }, where: { line: number; col: number }): string {
+  const message = err.message.split('\n')[0] ?? err.message;
+  if (err.code !== 'BAD_INDENT' && !/indent|without - indicator/i.test(message)) return message;
+  const lines = text.split(/\r?\n/);
+  for (let n = where.line - 2; n >= 0; n--) {
+    const line = lines[n]!;
+    const trimmed = line.trimStart();
+    if (trimmed === '' || trimmed.startsWith('#')) continue;
+    const col = line.length - trimmed.length + 1;
+    if (col === where.col) break;
+    const parent = col < where.col && /:\s*(#.*)?$/.test(trimmed);
+    return `${message} (this line starts at column ${where.col}; line ${n + 1} ${parent ? 'opens the mapping' : 'starts'} at column ${col})`;
+  }
+  return message;
+}
+
+/**
+ * The keys a strict object of the schema accepts at a key path (list indices skip into the
+ * item schema), for "did you mean". Walks zod's public definitions; empty when unknown.
+ */
+export function knownKeys(schema: z.ZodType, keyPath: readonly (string | number)[]): string[] {
+  let current: z.ZodType[] = [schema];
+  for (const step of [...keyPath, undefined]) {
+    const next: z.ZodType[] = [];
+    for (const s of current.flatMap(unwrap)) {
+      const def = s._zod.def as { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType };
+      if (step === undefined) {
+        if (def.type === 'object' && def.shape) next.push(s);
+      } else if (typeof step === 'number' && def.type === 'array' && def.element) next.push(def.element);
+      else if (typeof step === 'string' && def.type === 'object' && def.shape?.[step]) next.push(def.shape[step]);
+    }
+    current = next;
+  }
+  const keys = new Set<string>();
+  for (const s of current) for (const k of Object.keys((s._zod.def as unknown as { shape: object }).shape)) keys.add(k);
+  return [...keys];
+}
+
+/** Defaults, optionals, pipes and unions hide the object schemas a value is checked against. */
+function unwrap(s: z.ZodType): z.ZodType[] {
+  const def = s._zod.def as { type: string; innerType?: z.ZodType; in?: z.ZodType; options?: z.ZodType[] };
+  if (def.innerType && ['default', 'optional', 'nullable', 'prefault', 'catch', 'readonly', 'nonoptional'].includes(def.type)) return unwrap(def.innerType);
+  if (def.type === 'pipe' && def.in) return unwrap(def.in);
+  if (def.type === 'union' && def.options) return def.options.flatMap(unwrap);
+  return [s];
+}
+
+/** A key written one level too high, e.g. `statfileslevel` beside `cache`: → `cache.statfileslevel`. */
+function nestedHome(keyPath: readonly (string | number)[], key: string, known: readonly string[]): string | undefined {
+  for (const parent of known) {
+    for (const step of [[parent], [parent, 0]]) {
+      const child = knownKeys(configSchema, [...keyPath, ...step]);
+      if (child.includes(key)) return `${parent}.${key}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The known key closest to a typo, when it is close enough to be what was meant: at most a third
+ * of the key's letters wrong (at least one), or the same letters in another case.
+ * fastest-levenshtein measures the distance; the threshold is ours.
+ */
+export function suggestKey(key: string, known: readonly string[]): string | undefined {
+  if (known.length === 0) return undefined;
+  const sameCase = known.find((k) => k.toLowerCase() === key.toLowerCase());
+  if (sameCase) return sameCase;
+  const best = closest(key, [...known]);
+  return distance(key, best) <= Math.max(1, Math.floor(key.length / 3)) ? best : undefined;
 }

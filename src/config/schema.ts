@@ -205,12 +205,33 @@ const flushSchema = z.strictObject({
   unrouted: z.enum(['ignore', 'reject']).default('ignore'),
 });
 
+/** `redis://[user:password@]host[:port][/db]` or `rediss://…`, as ioredis reads it (WHATWG URL). */
+export function redisUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `expected a redis:// URL like "redis://127.0.0.1:6379", got ${JSON.stringify(value)}`;
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') return `expected a redis:// or rediss:// URL, got ${JSON.stringify(value)}`;
+  if (!url.hostname) return `the redis URL ${JSON.stringify(value)} names no host`;
+  if (url.pathname !== '' && url.pathname !== '/' && !/^\/\d+$/.test(url.pathname)) {
+    return `the redis URL path must be a database number ("/0"), got ${JSON.stringify(url.pathname)}`;
+  }
+  return undefined;
+}
+
+const redisUrl = z.string().superRefine((value, ctx) => {
+  const problem = redisUrlProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
 const propagationSchema = z
   .strictObject({
     mode: z.enum(['off', 'redis']).default('off'),
     redis: z
       .strictObject({
-        url: z.string().regex(/^rediss?:\/\//, { message: 'expected a redis:// URL' }).default('redis://127.0.0.1:6379'),
+        url: redisUrl.default('redis://127.0.0.1:6379'),
         stream: z.string().min(1).default('farmgate:flushes'),
         retentionMs: z.number().int().min(1000).default(86_400_000),
       })

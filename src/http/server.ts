@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { App } from './app.js';
 import type { Config } from '../config/index.js';
-import { ERRORS } from '../errors.js';
+import { AppError, ERRORS } from '../errors.js';
 
 export function parseListen(value: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(value);
@@ -30,10 +30,22 @@ function answerClientError(err: NodeJS.ErrnoException, socket: import('node:stre
         ? [408, 'request headers not received in time']
         : [400, 'malformed request'];
   const body = `${status} ${reason}\n`;
+  // A HEAD answer never has a body (RFC 9110 §9.3.2), even for a request the parser refused: a
+  // client reading a HEAD response would take those bytes for the start of its next response.
+  // When the request line is not in the bytes the parser kept (a timeout, headers spread over
+  // several packets), the method is unknown and no body is sent: safe for HEAD and GET alike.
+  const method = requestMethod((err as { rawPacket?: unknown }).rawPacket);
+  const withBody = method !== undefined && method !== 'HEAD';
   socket.end(
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `Content-Length: ${withBody ? Buffer.byteLength(body) : 0}\r\nConnection: close\r\n\r\n${withBody ? body : ''}`,
   );
+}
+
+/** The method of the raw request the parser refused, when its request line is there to read. */
+export function requestMethod(rawPacket: unknown): string | undefined {
+  if (!Buffer.isBuffer(rawPacket)) return undefined;
+  return /^([A-Z]{3,16}) /.exec(rawPacket.subarray(0, 17).toString('latin1'))?.[1];
 }
 
 export interface Listening {
@@ -44,11 +56,33 @@ export interface Listening {
   close(): Promise<void>;
 }
 
-function listen(server: http.Server, address: { host: string; port: number }): Promise<string> {
+/** What to do when a listener cannot open, in one line (docs/errors.md, FG_LISTEN_FAILED). */
+export function describeListenError(err: NodeJS.ErrnoException, address: string, setting: string): string {
+  const where = `cannot listen on ${address} (${setting})`;
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return `${where}: the port is in use by another process (a farmgate already running?); stop it, or pick a free port with ${setting} or --${setting.endsWith('admin') ? 'admin' : 'listen'} ADDR`;
+    case 'EACCES':
+    case 'EPERM':
+      return `${where}: permission denied; ports below 1024 need root, so use a higher port and let nginx or Apache listen on 80`;
+    case 'EADDRNOTAVAIL':
+      return `${where}: this machine has no such address; use 127.0.0.1 or one of its own addresses`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `${where}: the host name does not resolve; use an IP address`;
+    default:
+      return `${where}: ${err.code ?? err.message}`;
+  }
+}
+
+function listen(server: http.Server, address: { host: string; port: number }, setting: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const shown = address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+      reject(new AppError('FG_LISTEN_FAILED', describeListenError(err, shown, setting), { cause: err }));
+    });
     server.listen(address.port, address.host, () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
       const a = server.address() as AddressInfo;
       const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
       resolve(`http://${host}:${a.port}`);
@@ -78,13 +112,19 @@ export async function startServers(
     app.handlePublic,
   );
   pub.on('clientError', answerClientError);
-  const publicUrl = await listen(pub, parseListen(overrides.listen ?? config.server.listen));
+  const publicUrl = await listen(pub, parseListen(overrides.listen ?? config.server.listen), 'server.listen');
   const adminAddr = overrides.admin === null ? undefined : (overrides.admin ?? config.server.admin);
   let admin: http.Server | undefined;
   let adminUrl: string | undefined;
   if (adminAddr) {
-    admin = http.createServer({ keepAliveTimeout: 5000 }, app.handleAdmin);
-    adminUrl = await listen(admin, parseListen(adminAddr));
+    admin = http.createServer({ keepAliveTimeout: 5000, headersTimeout: limits.headersTimeoutMs }, app.handleAdmin);
+    admin.on('clientError', answerClientError);
+    try {
+      adminUrl = await listen(admin, parseListen(adminAddr), 'server.admin');
+    } catch (err) {
+      await new Promise<void>((resolve) => pub.close(() => resolve()));
+      throw err;
+    }
   }
   return {
     public: pub,

@@ -36,19 +36,24 @@ export interface Collected {
   readonly targets: WarmTarget[];
   /** Problems with the input, each naming where. */
   readonly problems: string[];
+  /** Entries (URL-list lines, sitemap `<loc>`s) that could not become a target: counted as not warmed. */
+  readonly invalid: number;
 }
 
 export function parseUrlList(text: string, file: string, host: string | undefined): Collected {
   const targets: WarmTarget[] = [];
   const problems: string[] = [];
+  let invalid = 0;
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
     const t = toTarget(line, host);
-    if (t instanceof Error) problems.push(`${file}:${i + 1}: ${t.message}`);
-    else targets.push(t);
+    if (t instanceof Error) {
+      problems.push(`${file}:${i + 1}: ${t.message}`);
+      invalid++;
+    } else targets.push(t);
   });
-  return { targets, problems };
+  return { targets, problems, invalid };
 }
 
 /** Fetches a document through the running farmgate (so a sitemap is read as users read it). */
@@ -61,8 +66,9 @@ export type Fetcher = (target: WarmTarget) => Promise<string>;
 export async function collectSitemap(source: string, host: string | undefined, fetch: Fetcher): Promise<Collected> {
   const problems: string[] = [];
   const targets: WarmTarget[] = [];
+  let invalid = 0;
   const top = await load(source, undefined);
-  if (!top) return { targets, problems };
+  if (!top) return { targets, problems, invalid };
   const pages: { locs: string[]; from: string }[] = [];
   if (top.kind === 'index') {
     for (const loc of top.locs) {
@@ -75,11 +81,13 @@ export async function collectSitemap(source: string, host: string | undefined, f
   for (const { locs, from } of pages) {
     for (const loc of locs) {
       const t = toTarget(loc, host);
-      if (t instanceof Error) problems.push(`${from}: ${t.message}`);
-      else targets.push(t);
+      if (t instanceof Error) {
+        problems.push(`${from}: ${t.message}`);
+        invalid++;
+      } else targets.push(t);
     }
   }
-  return { targets, problems };
+  return { targets, problems, invalid };
 
   async function load(where: string, parent: string | undefined) {
     let xml: string;

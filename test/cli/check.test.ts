@@ -57,7 +57,7 @@ farms:
     assert.equal(r.status, 1);
     const lines = r.stderr.trim().split('\n');
     assert.deepEqual(lines.slice(0, 4), [
-      `${file}:2:3 server.listne: unknown key "listne"`,
+      `${file}:2:3 server.listne: unknown key "listne"; did you mean "listen"?`,
       `${file}:6:14 farms.0.docroot: environment variable \${CACHE_ROOT} is not set`,
       `${file}:9:20 farms.0.renders.0.timeoutMs: expected number, got string "fast"`,
       `${file}:12:18 farms.0.cache.rules.0.allow: invalid glob "/content/{a,b/**": Missing closing: "}" - use "\\\\}" to match literal characters`,

@@ -45,13 +45,13 @@ describe('farmgate warm --urls', () => {
     const list = await file('urls.txt', '# pages to prime\nhttp://site.local/content/w/a.html\n\n/content/w/b.html\n  /content/w/c.html  \n');
     const r = await warm('--urls', list, '--host', 'site.local');
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /^warmed 3 urls: 0 hit, 3 miss, 0 pass, 0 errors in \d+\.\ds\n$/);
+    assert.match(r.out, /^3 urls: 0 hit, 3 miss, 0 pass, 0 not warmed in \d+\.\ds\n$/);
     for (const p of ['/content/w/a.html', '/content/w/b.html', '/content/w/c.html']) {
       assert.equal(render.count(p), 1, p);
       await assertHit(p);
     }
     const again = await warm('--urls', list, '--host', 'site.local');
-    assert.match(again.out, /^warmed 3 urls: 3 hit, 0 miss, 0 pass, 0 errors/);
+    assert.match(again.out, /^3 urls: 3 hit, 0 miss, 0 pass, 0 not warmed/);
     assert.equal(render.count('/content/w/a.html'), 1);
   });
 
@@ -59,7 +59,7 @@ describe('farmgate warm --urls', () => {
     const list = await file('hosts.txt', 'http://site.local/content/h/ok.html\nhttp://other.local/content/h/x.html\n');
     const r = await warm('--urls', list);
     assert.equal(r.code, 1);
-    assert.match(r.out, /warmed 2 urls: 0 hit, 1 miss, 0 pass, 1 errors/);
+    assert.match(r.out, /2 urls: 0 hit, 1 miss, 0 pass, 1 not warmed \(1 failed\)/);
     assert.match(r.err, /failed http:\/\/other\.local\/content\/h\/x\.html: HTTP 404\n/);
     assert.equal(render.count('/content/h/x.html'), 0);
   });
@@ -70,8 +70,27 @@ describe('farmgate warm --urls', () => {
     const r = await warm('--urls', list);
     assert.equal(r.code, 1);
     assert.match(r.err, /failed http:\/\/site\.local\/content\/f\/broken\.html: HTTP 500/);
-    assert.match(r.err, /1 URL not warmed: check the render/);
+    assert.match(r.err, /1 URL failed: check the render/);
     await assertHit('/content/f/ok.html');
+  });
+
+  it('every input line is counted: the summary adds up to the lines of the list', async () => {
+    render.route('/content/n/broken.html', { status: 503, body: 'down' });
+    const lines = [
+      'http://site.local/content/n/1.html',
+      'http://site.local/content/n/2.html',
+      'http://site.local/content/n/3.html',
+      'http://site.local/content/n/4.html',
+      'http://site.local/content/n/5.html',
+      'ftp://site.local/content/n/6.html',
+      'http://site.local/content/n/broken.html',
+    ];
+    const r = await warm('--urls', await file('seven.txt', '# seven entries\n' + lines.join('\n') + '\n'));
+    assert.equal(r.code, 1);
+    assert.match(r.out, /^7 urls: 0 hit, 5 miss, 0 pass, 2 not warmed \(1 invalid, 1 failed\) in /);
+    assert.match(r.err, /seven\.txt:7: expected an absolute URL/);
+    assert.match(r.err, /failed http:\/\/site\.local\/content\/n\/broken\.html: HTTP 503/);
+    assert.match(r.err, /1 entry is not a usable URL \(listed above\): fix .*seven\.txt/);
   });
 
   it('a path without --host: exit 1 before any request, naming the line', async () => {
@@ -137,7 +156,7 @@ describe('farmgate warm --sitemap', () => {
     );
     const r = await warm('--sitemap', index);
     assert.equal(r.code, 0, r.err);
-    assert.match(r.out, /^warmed 4 urls: 0 hit, 4 miss, 0 pass, 0 errors/);
+    assert.match(r.out, /^4 urls: 0 hit, 4 miss, 0 pass, 0 not warmed/);
     for (const p of ['/content/s/a.html', '/content/s/b&c.html', '/content/s/d&e.html', '/content/s/news.html']) {
       assert.equal(render.count(p), 1, p);
       await assertHit(p);
@@ -149,7 +168,7 @@ describe('farmgate warm --sitemap', () => {
   it('a sitemap URL is read through farmgate; an unreadable one fails with exit 1', async () => {
     const ok = await warm('--sitemap', 'http://site.local/sitemap-news.xml');
     assert.equal(ok.code, 0, ok.err);
-    assert.match(ok.out, /warmed 1 urls: 1 hit/);
+    assert.match(ok.out, /1 url: 1 hit/);
     const bad = await warm('--sitemap', 'http://nowhere.local/sitemap.xml');
     assert.equal(bad.code, 1);
     assert.match(bad.err, /http:\/\/nowhere\.local\/sitemap\.xml: cannot read the sitemap: HTTP 404/);

@@ -67,7 +67,7 @@ describe('parseConfig', () => {
   });
 
   it('reports an unknown key at the key', () => {
-    assert.deepEqual(problems(`server:\n  listen: "127.0.0.1:1"\n  lisen: x\n${minimal}`), ['f.yaml:3:3 server.lisen: unknown key "lisen"']);
+    assert.deepEqual(problems(`server:\n  listen: "127.0.0.1:1"\n  lisen: x\n${minimal}`), ['f.yaml:3:3 server.lisen: unknown key "lisen"; did you mean "listen"?']);
   });
 
   it('reports a wrong type at the value', () => {
@@ -127,9 +127,9 @@ describe('parseConfig', () => {
   it('reports every problem, in file order', () => {
     const text = `server:\n  bogus: 1\nflush:\n  unrouted: maybe\n${minimal}    statfileslevel: 2\n`;
     assert.deepEqual(problems(text), [
-      'f.yaml:2:3 server.bogus: unknown key "bogus"',
+      'f.yaml:2:3 server.bogus: unknown key "bogus" (expected one of listen, admin, adminToken, trustedProxies, limits, memory, accelRedirect, name, stateDir)',
       'f.yaml:4:13 flush.unrouted: expected one of "ignore", "reject"',
-      'f.yaml:11:5 farms.0.statfileslevel: unknown key "statfileslevel"',
+      'f.yaml:11:5 farms.0.statfileslevel: unknown key "statfileslevel"; did you mean "cache.statfileslevel"?',
     ]);
   });
 
@@ -150,6 +150,41 @@ describe('parseConfig', () => {
 
   it('reports YAML syntax errors with their position', () => {
     assert.match(problems('farms:\n  - name: [unclosed\n')[0]!, /^f\.yaml:\d+:\d+ /);
+  });
+
+  it('an indentation error points at the misplaced key, not at column 1', () => {
+    const text = 'farms:\n  - name: a\n    virtualhosts: ["*"]\n     docroot: ./c\n    renders: [{ url: "http://x:1" }]\n';
+    const found = problems(text);
+    assert.equal(found.length, 1, 'one error per line: the first says what is wrong');
+    assert.match(found[0]!, /^f\.yaml:4:6 All mapping items must start at the same column \(this line starts at column 6; line 3 starts at column 5\)$/);
+  });
+
+  it('a sequence item without "-" points at the item', () => {
+    const text = 'farms:\n  - name: a\n    renders:\n    - url: "http://x:1"\n      timeoutMs: 10\n   retryDelayMs: 5\n';
+    assert.match(problems(text)[0]!, /^f\.yaml:6:4 /);
+  });
+
+  it('an unknown key gets the closest known key as a suggestion, or the list of known keys', () => {
+    const text = minimal + '    cache:\n      statfilelevel: 2\n      Headers: []\n      zzzzzz: 1\n    renderz: []\nserver:\n  lisen: "127.0.0.1:1"\n';
+    const found = problems(text);
+    assert.ok(found.includes('f.yaml:8:7 farms.0.cache.statfilelevel: unknown key "statfilelevel"; did you mean "statfileslevel"?'), found.join('\n'));
+    assert.ok(found.includes('f.yaml:9:7 farms.0.cache.Headers: unknown key "Headers"; did you mean "headers"?'), found.join('\n'));
+    assert.ok(found.includes('f.yaml:11:5 farms.0.renderz: unknown key "renderz"; did you mean "renders"?'), found.join('\n'));
+    assert.ok(found.includes('f.yaml:13:3 server.lisen: unknown key "lisen"; did you mean "listen"?'), found.join('\n'));
+    const far = found.find((p) => p.includes('zzzzzz'))!;
+    assert.match(far, /unknown key "zzzzzz" \(expected one of rules, statfileslevel, invalidate, .*statCheckIntervalMs/);
+  });
+
+  it('suggests keys inside list items and renders', () => {
+    const found = problems(minimal.replace('- url: http://127.0.0.1:4503', '- url: http://127.0.0.1:4503\n        timeotMs: 5'));
+    assert.deepEqual(found, ['f.yaml:7:9 farms.0.renders.0.timeotMs: unknown key "timeotMs"; did you mean "timeoutMs"?']);
+  });
+
+  it('a malformed Redis URL is a config error at its value', () => {
+    const found = problems(minimal + 'propagation:\n  mode: redis\n  secret: "0123456789abcdef"\n  redis:\n    url: "redis://:pw@[bad"\n');
+    assert.deepEqual(found, ['f.yaml:11:10 propagation.redis.url: expected a redis:// URL like "redis://127.0.0.1:6379", got "redis://:pw@[bad"']);
+    assert.match(problems(minimal + 'propagation:\n  redis:\n    url: "http://127.0.0.1:6379"\n')[0]!, /expected a redis:\/\/ or rediss:\/\/ URL/);
+    assert.match(problems(minimal + 'propagation:\n  redis:\n    url: "redis://127.0.0.1:6379/cache"\n')[0]!, /path must be a database number/);
   });
 
   it('needs at least one farm', () => {
