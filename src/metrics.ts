@@ -14,8 +14,14 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     registry,
     requests: new Counter({
       name: 'farmgate_requests_total',
-      help: 'Requests on the public listener, by farm and cache status (hit|miss|stale|pass).',
+      help: 'Requests on the public listener that reached the cache decision, by farm and cache status (hit|miss|stale|pass; pass = not cacheable, sent to a render). Refused requests are in farmgate_requests_refused_total.',
       labelNames: ['farm', 'cache'] as const,
+      registers,
+    }),
+    requestsRefused: new Counter({
+      name: 'farmgate_requests_refused_total',
+      help: 'Requests answered before the cache (X-Cache: PASS, never sent to a render), by farm ("" when none) and reason (unknown-host|bad-path|internal|filter|url-too-long).',
+      labelNames: ['farm', 'reason'] as const,
       registers,
     }),
     flushes: new Counter({

@@ -80,6 +80,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     const rt = current;
     const url = req.url ?? '/';
     if (url.length > rt.config.server.limits.urlBytes) {
+      rt.metrics.requestsRefused.inc({ farm: '', reason: 'url-too-long' });
       sendError(res, new AppError('FG_URL_TOO_LONG'), 'PASS');
       return;
     }

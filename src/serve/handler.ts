@@ -19,7 +19,7 @@ import { tryFastHit } from './fast-hit.js';
 import { fill, InFlight, sendShared, type FillResult } from './fill.js';
 import { clientResponseHeaders, renderRequestHeaders } from './headers.js';
 import type { RefetchResult } from './refetch.js';
-import { isAuthorized, refusalOf, routeInFarm, routeRequest, type FreshnessRule } from './route.js';
+import { isAuthorized, refusalOf, routeInFarm, routeRequest, type FreshnessRule, type Route } from './route.js';
 import { sendCached, sendError, toAppError, X_CACHE, type CacheStatus } from './send.js';
 
 export interface ServeDeps {
@@ -33,7 +33,13 @@ interface RequestLog {
   farm?: string;
   cache?: CacheStatus;
   renderMs?: number | undefined;
+  /** Set when the request was refused before the cache (farmgate_requests_refused_total). */
+  refused?: RefusalReason;
 }
+
+/** `reason` label of farmgate_requests_refused_total, by route verdict. */
+export type RefusalReason = 'unknown-host' | 'bad-path' | 'internal' | 'filter' | 'url-too-long';
+const REFUSAL_REASON = { 'no-farm': 'unknown-host', 'bad-path': 'bad-path', internal: 'internal', filtered: 'filter' } as const;
 
 export function createServeHandler(deps: ServeDeps) {
   const now = deps.now ?? Date.now;
@@ -52,10 +58,10 @@ export function createServeHandler(deps: ServeDeps) {
       url,
       authorized: isAuthorized(req.headers.authorization, req.headers.cookie),
     });
-    if (route.verdict === 'no-farm') return pass(res, log, refusalOf(route)!);
+    if (route.verdict === 'no-farm') return refuse(res, log, route);
     const farm = route.farm;
     log.farm = farm.name;
-    if (route.verdict !== 'pass' && route.verdict !== 'cache') return pass(res, log, refusalOf(route)!);
+    if (route.verdict !== 'pass' && route.verdict !== 'cache') return refuse(res, log, route);
     const peer = peerOf(req);
     const peerTrusted = deps.isTrustedPeer(rt, peer);
     if (route.verdict === 'pass') return passThrough(req, res, rt, farm, url, peer, peerTrusted, log);
@@ -138,9 +144,11 @@ export function createServeHandler(deps: ServeDeps) {
     );
   }
 
-  function pass(res: ServerResponse, log: RequestLog, err: AppError): void {
+  /** Refused before the cache: 400/404 with `X-Cache: PASS`, counted as refused, not as a pass. */
+  function refuse(res: ServerResponse, log: RequestLog, route: Route & { verdict: keyof typeof REFUSAL_REASON }): void {
     log.cache = 'PASS';
-    sendError(res, err, 'PASS');
+    log.refused = REFUSAL_REASON[route.verdict];
+    sendError(res, refusalOf(route)!, 'PASS');
   }
 
   /** Not cacheable: the request streams to a render and the answer streams back. */
@@ -219,7 +227,8 @@ export function createServeHandler(deps: ServeDeps) {
     const log: RequestLog = {};
     const done = () => {
       const cache = log.cache ?? (res.getHeader(X_CACHE) as CacheStatus | undefined) ?? 'PASS';
-      countRequest(rt, log.farm ?? '', cache.toLowerCase());
+      if (log.refused) rt.metrics.requestsRefused.inc({ farm: log.farm ?? '', reason: log.refused });
+      else countRequest(rt, log.farm ?? '', cache.toLowerCase());
       if (!rt.log.isLevelEnabled('info')) return;
       rt.log.info(
         {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { httpRequest, oneFarmYaml, startFarmgate, type TestFarmgate } from '../helpers/farmgate.js';
+import { httpRequest, oneFarmYaml, rawRequest, startFarmgate, type TestFarmgate } from '../helpers/farmgate.js';
 import { startRender, type TestRender } from '../helpers/render.js';
 
 const TOKEN = 'admin-secret-token';
@@ -15,7 +15,9 @@ describe('admin listener', () => {
   let fg: TestFarmgate;
   before(async () => {
     render = await startRender();
-    const yaml = oneFarmYaml(render.url).replace('  listen: "127.0.0.1:0"', `  listen: "127.0.0.1:0"\n  adminToken: ${TOKEN}`);
+    const yaml = oneFarmYaml(render.url)
+      .replace('  listen: "127.0.0.1:0"', `  listen: "127.0.0.1:0"\n  adminToken: ${TOKEN}`)
+      .replace('    cache:\n', '    filter:\n      - allow: { path: "/**" }\n      - deny: { path: "/content/secret/**" }\n    cache:\n');
     fg = await startFarmgate(yaml, { admin: true });
   });
   after(async () => {
@@ -32,6 +34,10 @@ describe('admin listener', () => {
     await get('/content/m.html');
     await get('/content/m.html?q=1');
     await fg.request('/nope.html', { host: 'unknown.local' }).then((r) => r.text());
+    await fg.request('/content/.stat', { host: 'site.local' }).then((r) => r.text());
+    await fg.request('/content/secret/a.html', { host: 'site.local' }).then((r) => r.text());
+    await rawRequest(fg.url, '/content/%2e%2e/x.html', { host: 'site.local' });
+    await fg.request('/content/' + 'x'.repeat(5000) + '.html', { host: 'site.local' }).then((r) => r.text());
     await fg.request('/dispatcher/invalidate.cache', { headers: { 'cq-action': 'Activate', 'cq-handle': '/content/m' } });
     await fg.request('/dispatcher/invalidate.cache', { headers: { 'cq-action': 'Delete', 'cq-handle': '/content/m' } });
     await fg.request('/dispatcher/invalidate.cache', { headers: { 'cq-action': 'Activate', 'cq-handle': '/elsewhere/x' } });
@@ -42,7 +48,12 @@ describe('admin listener', () => {
     assert.equal(value('farmgate_requests_total{farm="site",cache="miss"}'), 1);
     assert.equal(value('farmgate_requests_total{farm="site",cache="hit"}'), 2);
     assert.equal(value('farmgate_requests_total{farm="site",cache="pass"}'), 1);
-    assert.equal(value('farmgate_requests_total{farm="",cache="pass"}'), 1, 'an unknown host has no farm');
+    assert.ok(!/farmgate_requests_total\{farm="",/.test(m), 'refused requests are not passes: they never reached the cache decision');
+    assert.equal(value('farmgate_requests_refused_total{farm="",reason="unknown-host"}'), 1, 'an unknown host has no farm');
+    assert.equal(value('farmgate_requests_refused_total{farm="site",reason="internal"}'), 1);
+    assert.equal(value('farmgate_requests_refused_total{farm="site",reason="filter"}'), 1);
+    assert.equal(value('farmgate_requests_refused_total{farm="site",reason="bad-path"}'), 1);
+    assert.equal(value('farmgate_requests_refused_total{farm="",reason="url-too-long"}'), 1);
     assert.equal(value('farmgate_flushes_total{farm="site",action="activate",result="ok"}'), 1);
     assert.equal(value('farmgate_flushes_total{farm="site",action="delete",result="ok"}'), 1);
     assert.equal(value('farmgate_flush_unrouted_total'), 1);
