@@ -96,24 +96,33 @@ export class DocrootCache {
 
   /**
    * mkdir -p for a folder inside the docroot, refusing to create anything below an existing
-   * folder whose real path leaves the docroot. Returns false when refused.
+   * folder whose real path leaves the docroot. 'collision' when a cached file stands where a
+   * folder must be (`/a.png` cached, `/a.png/_jcr_content/…` asked for): nothing is created.
    */
-  async #ensureDir(absDir: string): Promise<boolean> {
+  async #ensureDir(absDir: string): Promise<'ok' | 'collision' | 'refused'> {
     let existing = absDir;
     while (true) {
       try {
         const st = await fs.stat(existing);
-        if (!st.isDirectory()) return false;
+        if (!st.isDirectory()) return 'collision';
         break;
       } catch {
         const parent = path.dirname(existing);
-        if (parent === existing) return false;
+        if (parent === existing) return 'refused';
         existing = parent;
       }
     }
-    if (!(await this.#safeDir(existing))) return false;
-    if (existing !== absDir) await fs.mkdir(absDir, { recursive: true });
-    return true;
+    if (!(await this.#safeDir(existing))) return 'refused';
+    if (existing !== absDir) {
+      try {
+        await fs.mkdir(absDir, { recursive: true });
+      } catch (err) {
+        // A file was stored on the way meanwhile.
+        if (isCollision(err)) return 'collision';
+        throw err;
+      }
+    }
+    return 'ok';
   }
 
   // ---------------------------------------------------------------- reading
@@ -298,9 +307,11 @@ export class DocrootCache {
   async openTemp(docPath: string): Promise<{ tmp: string; stream: WriteStream } | undefined> {
     const absPath = this.abs(docPath);
     const dir = path.dirname(absPath);
-    if (!(await this.#ensureDir(dir))) {
-      throw new Error(`folder of ${docPath} is outside the docroot or not a folder`);
-    }
+    const ready = await this.#ensureDir(dir);
+    // A file/folder collision is not a fault: the response is served (MISS) and not stored
+    // (contract section 3). A folder standing where the file must be is the other half.
+    if (ready === 'collision' || (await isDirectory(absPath))) return undefined;
+    if (ready === 'refused') throw new Error(`folder of ${docPath} is outside the docroot`);
     const tmp = path.join(dir, `${TMP_MARKER}${path.basename(absPath)}.${process.pid}.${++tmpCounter}`);
     const stream = createWriteStream(tmp, { flags: 'wx' });
     return { tmp, stream };
@@ -333,7 +344,14 @@ export class DocrootCache {
     } else {
       await fs.rm(absPath + '.ttl', { force: true });
     }
-    await fs.rename(tmp, absPath);
+    try {
+      await fs.rename(tmp, absPath);
+    } catch (err) {
+      if (!isCollision(err)) throw err;
+      // A folder was created where the file must go while it was written: not stored.
+      await Promise.all([tmp, absPath + '.h', absPath + '.ttl'].map((f) => fs.rm(f, { force: true })));
+      return false;
+    }
     if (this.lastDeleted(docPath) >= startedAt) {
       // The flush landed during the writes above: take the file back out before anyone loads it
       // (#load refuses it meanwhile; the hot layer never sees it).
@@ -370,7 +388,7 @@ export class DocrootCache {
    */
   async touchStat(dirDocPath: string, at: number): Promise<string | undefined> {
     const absDir = dirDocPath === '/' ? this.docroot : this.abs(dirDocPath);
-    if (!(await this.#ensureDir(absDir))) return undefined;
+    if ((await this.#ensureDir(absDir)) !== 'ok') return undefined;
     const file = path.join(absDir, '.stat');
     const when = new Date(at);
     const handle = await fs.open(file, 'a');
@@ -528,4 +546,18 @@ async function writeAtomic(file: string, content: string): Promise<void> {
   const tmp = path.join(path.dirname(file), `${TMP_MARKER}${path.basename(file)}.${process.pid}.${++tmpCounter}`);
   await fs.writeFile(tmp, content);
   await fs.rename(tmp, file);
+}
+
+/** A file where a folder must be, or a folder where a file must be. */
+function isCollision(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR' || code === 'ENOTEMPTY';
+}
+
+async function isDirectory(absPath: string): Promise<boolean> {
+  try {
+    return (await fs.lstat(absPath)).isDirectory();
+  } catch {
+    return false;
+  }
 }

@@ -4,7 +4,6 @@
  * Dispatcher cache?").
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { decomposeSlingUrl } from '../farms/sling-url.js';
 
 export interface CacheableInput {
   readonly method: string;
@@ -51,18 +50,27 @@ export function hasAuthCookie(cookie: string | undefined): boolean {
 }
 
 /**
- * "A request is cacheable when: GET or HEAD; the path has an extension and no trailing slash;
- *  no query string unless every parameter is ignored; no Authorization header and no
- *  login-token or authorization cookie unless allowAuthorized; cache.rules allow it."
- * Dispatcher also refuses a path that goes on after its extension ("request URL is missing
- * extension" for /test.html/a/path): such a file could not sit beside its parent's file.
+ * Does the last path segment have an extension: a dot that is not its first character?
+ * (contract section 3: the last path segment decides, so `/etc.clientlibs/site/base.min.css`,
+ * `/content/dam/a.png/_jcr_content/renditions/web.1280.png` and
+ * `/content/p/_jcr_content/image.coreimg.jpeg/1700000000/photo.jpeg` have one.)
+ */
+export function lastSegmentHasExtension(docPath: string): boolean {
+  const segment = docPath.slice(docPath.lastIndexOf('/') + 1);
+  return segment.indexOf('.') > 0;
+}
+
+/**
+ * "A request is cacheable when: GET or HEAD; the last path segment has an extension (a dot that
+ *  is not its first character) and the path has no trailing slash; no query string unless every
+ *  parameter is ignored; no Authorization header and no login-token or authorization cookie
+ *  unless allowAuthorized; cache.rules allow it." (contract section 3)
+ * The reasons are Dispatcher's X-Cache-Info wording where it has one.
  */
 export function isCacheable(req: CacheableInput, farm: CacheableFarm): Decision {
   if (req.method !== 'GET' && req.method !== 'HEAD') return no('request needed to be a GET or HEAD');
   if (req.docPath.endsWith('/')) return no('request URL has a trailing slash');
-  const sling = decomposeSlingUrl(req.docPath);
-  if (sling.extension === '') return no('request URL is missing extension');
-  if (sling.suffix !== '') return no('request URL has a suffix after its extension');
+  if (!lastSegmentHasExtension(req.docPath)) return no('request URL is missing extension');
   if (req.query !== undefined && req.query !== '') {
     const names = queryParamNames(req.query);
     if (!names.every((n) => farm.ignoresParam(n))) return no('request contained a query string');

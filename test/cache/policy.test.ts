@@ -12,7 +12,24 @@ describe('isCacheable', () => {
   it('POST is not', () => assert.match(reason(isCacheable({ ...req, method: 'POST' }, farm))!, /GET or HEAD/));
   it('no extension', () => assert.match(reason(isCacheable({ ...req, docPath: '/content/a' }, farm))!, /extension/));
   it('trailing slash', () => assert.match(reason(isCacheable({ ...req, docPath: '/content/a.html/' }, farm))!, /trailing slash/));
-  it('suffix after the extension', () => assert.match(reason(isCacheable({ ...req, docPath: '/content/a.html/b.html' }, farm))!, /suffix/));
+  it('the last path segment decides: a suffix with an extension is cacheable, one without is not', () => {
+    assert.equal(reason(isCacheable({ ...req, docPath: '/content/a.html/b.html' }, farm)), 'ok');
+    assert.match(reason(isCacheable({ ...req, docPath: '/content/a.html/b' }, farm))!, /missing extension/);
+  });
+  it('clientlibs, DAM renditions and core image URLs are cacheable (contract section 3)', () => {
+    for (const docPath of [
+      '/etc.clientlibs/site/clientlib-site.min.css',
+      '/content/dam/a.png/_jcr_content/renditions/cq5dam.web.1280.1280.png',
+      '/content/p/_jcr_content/image.coreimg.jpeg/1700000000/photo.jpeg',
+    ]) {
+      assert.equal(reason(isCacheable({ ...req, docPath }, farm)), 'ok', docPath);
+    }
+  });
+  it('a dot that starts the last segment is not an extension', () => {
+    assert.match(reason(isCacheable({ ...req, docPath: '/content/.hidden' }, farm))!, /missing extension/);
+    assert.match(reason(isCacheable({ ...req, docPath: '/content.d/readme' }, farm))!, /missing extension/);
+    assert.equal(reason(isCacheable({ ...req, docPath: '/content/.well-known/x.json' }, farm)), 'ok');
+  });
   it('query string', () => assert.match(reason(isCacheable({ ...req, query: 'q=1' }, farm))!, /query/));
   it('query string of ignored parameters only', () => assert.equal(reason(isCacheable({ ...req, query: 'utm_source=x&utm_medium=y' }, farm)), 'ok'));
   it('one parameter not ignored', () => assert.match(reason(isCacheable({ ...req, query: 'utm_source=x&q=1' }, farm))!, /query/));

@@ -188,9 +188,12 @@ describe('serving: a failed cache write', () => {
     const render = await startRender();
     const fg = await startFarmgate(oneFarmYaml(render.url));
     try {
-      // A file where the folder must go: the write cannot happen (works as root, unlike chmod).
+      // A folder that is a symlink leaving the docroot: the write is refused (works as root,
+      // unlike chmod). (A cached file where the folder must go is a collision, not a failure:
+      // test/integration/aem-urls.test.ts.)
       await fs.mkdir(path.join(fg.docroot('site'), 'content'), { recursive: true });
-      await fs.writeFile(path.join(fg.docroot('site'), 'content/blocked'), 'not a folder');
+      await fs.mkdir(path.join(fg.dir, 'outside'));
+      await fs.symlink(path.join(fg.dir, 'outside'), path.join(fg.docroot('site'), 'content/blocked'));
       const a = await get(fg, '/content/blocked/page.html');
       const b = await get(fg, '/content/blocked/page.html');
       assert.equal(a.status, 200);
@@ -199,6 +202,7 @@ describe('serving: a failed cache write', () => {
       assert.equal(b.cache, 'MISS');
       const metrics = await fg.app.metrics.registry.getSingleMetricAsString('farmgate_cache_write_errors_total');
       assert.match(metrics, /farmgate_cache_write_errors_total\{farm="site"\} 2/);
+      assert.deepEqual(await fs.readdir(path.join(fg.dir, 'outside')), [], 'nothing written outside the docroot');
     } finally {
       await fg.close();
       await render.close();
