@@ -1,21 +1,24 @@
 /**
- * The runtime: what one loaded config becomes (compiled farms, their docroot caches, render
+ * The runtime: what one loaded config becomes (compiled farms, their cache stores, render
  * clients). Built once per config; a reload builds a new one and swaps it in whole, so a request
  * finishes on the runtime it started with.
  */
 import type { Config } from './config/index.js';
-import { DocrootCache } from './cache/docroot-cache.js';
+import { FsStore } from './cache/fs-store.js';
 import type { HotLayer } from './cache/hot-layer.js';
+import type { CacheStore } from './cache/store.js';
 import { compileFarm, type Farm } from './farms/farm.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
-import { RenderClient } from './serve/render-client.js';
+import { RenderPool, type RenderClient } from './render/render-client.js';
 
 export interface Runtime {
   readonly config: Config;
   readonly farms: readonly Farm[];
-  /** The docroot cache of a farm (farms sharing a docroot share one). */
-  cacheFor(farm: Farm): DocrootCache;
+  /** The cache store of a farm (farms sharing a docroot share one). */
+  cacheFor(farm: Farm): CacheStore;
+  /** Stores by docroot; a reload keeps those whose docroot stays. */
+  readonly stores: ReadonlyMap<string, CacheStore>;
   renderClientFor(farm: Farm): RenderClient;
   readonly log: Logger;
   readonly metrics: Metrics;
@@ -27,48 +30,56 @@ export interface RuntimeDeps {
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly hot: HotLayer;
-  /** Docroot caches outlive a reload when the docroot stays; pass the previous runtime's map. */
-  readonly caches?: Map<string, DocrootCache>;
+  /** Stores outlive a reload when the docroot stays; pass the previous runtime's map. */
+  readonly stores?: ReadonlyMap<string, CacheStore>;
   readonly now?: () => number;
+  /** Opens the store of a docroot (default: the file-system store); tests pass a fake. */
+  readonly openStore?: (docroot: string, farm: Farm) => Promise<CacheStore>;
+  /** The render client of a farm (default: undici pools); tests pass a fake. */
+  readonly renderClient?: (farm: Farm) => RenderClient;
 }
 
 export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
   const { config, log, metrics } = deps;
   const farms = config.farms.map(compileFarm);
-  const caches = new Map<string, DocrootCache>();
-  const byFarm = new Map<string, DocrootCache>();
+  const stores = new Map<string, CacheStore>();
+  const byFarm = new Map<string, CacheStore>();
   const renders = new Map<string, RenderClient>();
+  const openStore = deps.openStore ?? ((docroot: string, farm: Farm) => openFsStore(docroot, farm, deps));
   for (const farm of farms) {
-    let cache = caches.get(farm.docroot) ?? deps.caches?.get(farm.docroot);
-    if (!cache) {
-      cache = await DocrootCache.open(farm.docroot, {
-        hot: deps.hot,
-        ...(deps.now ? { now: deps.now } : {}),
-        onError: (op, docPath, err) => {
-          metrics.cacheWriteErrors.inc({ farm: farm.name });
-          log.warn({ farm: farm.name, op, path: docPath, err: (err as Error).message }, 'cache i/o failed');
-        },
-      });
-      const opened = cache;
-      void opened.sweepTempFiles().then(
-        (n) => n > 0 && log.warn({ docroot: opened.docroot, removed: n }, 'removed temporary files left by a crash'),
-        (err: Error) => log.warn({ docroot: opened.docroot, err: err.message }, 'temporary file sweep failed'),
-      );
-    }
-    caches.set(farm.docroot, cache);
-    byFarm.set(farm.name, cache);
-    renders.set(farm.name, new RenderClient(farm.config.renders, farm.config.retryDelayMs));
+    const store = stores.get(farm.docroot) ?? deps.stores?.get(farm.docroot) ?? (await openStore(farm.docroot, farm));
+    stores.set(farm.docroot, store);
+    byFarm.set(farm.name, store);
+    renders.set(farm.name, deps.renderClient?.(farm) ?? new RenderPool(farm.config.renders, farm.config.retryDelayMs));
   }
   return {
     config,
     farms,
     log,
     metrics,
+    stores,
     cacheFor: (farm) => byFarm.get(farm.name)!,
     renderClientFor: (farm) => renders.get(farm.name)!,
-    caches,
     async close() {
       await Promise.all([...renders.values()].map((r) => r.close()));
     },
-  } as Runtime & { caches: Map<string, DocrootCache> };
+  };
+}
+
+/** The file-system store of a docroot, with the crash sweep started in the background. */
+async function openFsStore(docroot: string, farm: Farm, deps: RuntimeDeps): Promise<CacheStore> {
+  const { log, metrics } = deps;
+  const store = await FsStore.open(docroot, {
+    hot: deps.hot,
+    ...(deps.now ? { now: deps.now } : {}),
+    onError: (op, docPath, err) => {
+      metrics.cacheWriteErrors.inc({ farm: farm.name });
+      log.warn({ farm: farm.name, op, path: docPath, err: (err as Error).message }, 'cache i/o failed');
+    },
+  });
+  void store.sweepTempFiles().then(
+    (n) => n > 0 && log.warn({ docroot: store.docroot, removed: n }, 'removed temporary files left by a crash'),
+    (err: Error) => log.warn({ docroot: store.docroot, err: err.message }, 'temporary file sweep failed'),
+  );
+  return store;
 }

@@ -1,28 +1,40 @@
 /**
- * One atomic cache write: the body streams to a temporary file in the target's folder while it
- * streams to the client, then commit() renames it into place (DocrootCache.install) or abort()
- * removes it. A write failure is reported once and never thrown: the client's response goes on.
+ * One atomic cache write on disk: the body streams to a temporary file in the target's folder
+ * while it streams to the client, then commit() has the store install it (fence check, sidecars,
+ * rename) or abort() removes it. A failure is reported once and never thrown: the client's
+ * response goes on (undici lib/handler/cache-handler.js: a write error drops the entry).
  */
 import type { WriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
-import type { DocrootCache } from './docroot-cache.js';
+import type { CacheWrite, StoredMeta } from './store.js';
 
-export class CacheWrite {
+/** What a write needs from its store (fs-store.ts); an interface, so the two files form no cycle. */
+export interface WriteTarget {
+  /** Bodies up to this size are kept for the hot layer. */
+  readonly maxBodyBytes: number;
+  /** Undefined when the file cannot be stored and that is no fault (a file/folder collision). */
+  openTemp(docPath: string): Promise<{ tmp: string; stream: WriteStream } | undefined>;
+  install(docPath: string, tmp: string, startedAt: number, meta: StoredMeta, body: Buffer | undefined, size: number): Promise<boolean>;
+  reportError(op: string, docPath: string, err: unknown): void;
+}
+
+export class FileCacheWrite implements CacheWrite {
   #open: Promise<{ tmp: string; stream: WriteStream } | undefined> | undefined;
   #failed = false;
   #size = 0;
   #chunks: Buffer[] | undefined = [];
 
   constructor(
-    readonly cache: DocrootCache,
+    private readonly target: WriteTarget,
     readonly docPath: string,
     readonly startedAt: number,
   ) {}
 
-  #target() {
-    this.#open ??= this.cache.openTemp(this.docPath).then(
+  #temp() {
+    this.#open ??= this.target.openTemp(this.docPath).then(
       (t) => {
+        if (!t) this.#failed = true; // not stored, not reported: the response is served as a MISS
         t?.stream.on('error', (err) => this.#fail('write', err));
         return t;
       },
@@ -35,12 +47,8 @@ export class CacheWrite {
   }
 
   #fail(op: string, err: unknown): void {
-    if (!this.#failed) this.cache.reportError(op, this.docPath, err);
+    if (!this.#failed) this.target.reportError(op, this.docPath, err);
     this.#failed = true;
-  }
-
-  get failed(): boolean {
-    return this.#failed;
   }
 
   get size(): number {
@@ -52,17 +60,16 @@ export class CacheWrite {
     if (this.#failed) return;
     this.#size += chunk.length;
     if (this.#chunks) {
-      if (this.#size <= this.cache.hot.maxEntryBytes) this.#chunks.push(chunk);
+      if (this.#size <= this.target.maxBodyBytes) this.#chunks.push(chunk);
       else this.#chunks = undefined;
     }
-    void this.#target().then((t) => {
+    void this.#temp().then((t) => {
       if (t && !this.#failed) t.stream.write(chunk);
     });
   }
 
-  /** Moves the complete file into place. Never throws; a failure is reported and cleaned up. */
-  async commit(headers: [string, string][], ttlExpiresMs: number | undefined): Promise<boolean> {
-    const t = await this.#target();
+  async commit(meta: StoredMeta): Promise<boolean> {
+    const t = await this.#temp();
     if (!t || this.#failed) {
       await this.abort();
       return false;
@@ -71,7 +78,7 @@ export class CacheWrite {
       t.stream.end();
       await finished(t.stream);
       const body = this.#chunks ? Buffer.concat(this.#chunks) : undefined;
-      return await this.cache.install(this.docPath, t.tmp, this.startedAt, headers, ttlExpiresMs, body, this.#size);
+      return await this.target.install(this.docPath, t.tmp, this.startedAt, meta, body, this.#size);
     } catch (err) {
       this.#fail('commit', err);
       await fs.rm(t.tmp, { force: true }).catch(() => {});
@@ -79,7 +86,6 @@ export class CacheWrite {
     }
   }
 
-  /** Drops the temporary file. */
   async abort(): Promise<void> {
     this.#failed = true;
     const t = await this.#open;
@@ -94,4 +100,3 @@ export class CacheWrite {
     await fs.rm(t.tmp, { force: true }).catch(() => {});
   }
 }
-

@@ -3,29 +3,11 @@
  * a byte budget, least recently used out first. A HIT served from here touches no disk.
  *
  * It is only a copy of the disk: every change farmgate makes to a docroot goes through
- * DocrootCache, which updates or drops the entry at once; changes by other processes are
+ * the file-system store (fs-store.ts), which updates or drops the entry at once; changes by other processes are
  * noticed when an entry is re-checked (every `statCheckIntervalMs`).
  */
 import path from 'node:path';
-
-export interface CachedFile {
-  readonly absPath: string;
-  readonly mtimeMs: number;
-  readonly size: number;
-  /** Headers stored in the `.h` sidecar, replayed on hits. */
-  readonly headers: readonly (readonly [string, string])[];
-  /** Expiry from the `.ttl` sidecar, if any. */
-  readonly ttlExpiresMs: number | undefined;
-  /** The body, when small enough to keep; undefined = stream it from disk. */
-  readonly body: Buffer | undefined;
-  /** When the disk was last compared with this entry (ms). */
-  checkedAt: number;
-  /**
-   * Response headers prepared once per entry by serve/send.ts (the entry's fields never change;
-   * a changed file is a new entry), so a hit does no per-request header building.
-   */
-  replay?: unknown;
-}
+import type { CachedFile } from './store.js';
 
 export class HotLayer {
   readonly #entries = new Map<string, CachedFile>();

@@ -3,7 +3,6 @@
  * log the lines a Dispatcher user recognises and count. Then invalidate-and-refetch.
  * Used by the HTTP handler and, for flushes received from other servers, by propagation.
  */
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../errors.js';
 import type { FlushRoute } from '../farms/select.js';
@@ -49,29 +48,17 @@ export async function applyFlush(rt: Runtime, flush: FlushRequest, routes: reado
       // not) is never stored once it completes; it carries the page as it was before the flush.
       // The executor skips a folder it cannot reach as "outside the docroot"; a docroot that is
       // gone or not a folder must fail the flush (500) instead of a silent 200.
-      await assertDocroot(cache.docroot, farm.name);
-      const fencedAt = Date.now();
-      cache.fence(planFences(flush.action, flush.handle));
-      const { entries: listing, stable } = await cache.listEntriesStable(listingFolder(flush.handle));
-      const planInput = {
+      await cache.checkDocroot();
+      await cache.fence(planFences(flush.action, flush.handle));
+      const listing = await cache.list(listingFolder(flush.handle));
+      const plan = planFlush({
         statfileslevel: farm.config.cache.statfileslevel,
         action: flush.action,
         scope: flush.scope,
         handle: flush.handle,
         listing,
-      };
-      const plan = planFlush(planInput);
+      });
       const done = await executePlan(cache, plan, at);
-      // A folder listing taken while other files are renamed in can miss a name (tmpfs and busy
-      // folders): when the folder changed during the listing, one more listing catches those. Served copies are refused by the fence anyway;
-      // this keeps the disk (which nginx may serve directly) clean too. Copies rendered after the
-      // fence are newer than this flush and stay.
-      if (!stable) {
-        const again = planFlush({ ...planInput, listing: await cache.listEntries(listingFolder(flush.handle)) });
-        for (const d of again.deletes) {
-          if (d.kind === 'file' && (await cache.remove(d.docPath, { notNewerThan: fencedAt }))) done.deleted.push(d.docPath);
-        }
-      }
       const ms = round(performance.now() - started);
       // Dispatcher logs "Activation detected: action=Activate [/content/dam/logo.jpg]" and one
       // "Touched /mnt/var/www/html/.stat" per file (reference §1.5).
@@ -142,14 +129,4 @@ export async function runBounded(tasks: readonly (() => Promise<void>)[], limit:
 
 function round(ms: number): number {
   return Math.round(ms * 100) / 100;
-}
-
-async function assertDocroot(docroot: string, farm: string): Promise<void> {
-  let st;
-  try {
-    st = await fs.stat(docroot);
-  } catch (err) {
-    throw new AppError('FG_FLUSH_IO', `farm ${farm}: docroot ${docroot} unavailable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  if (!st.isDirectory()) throw new AppError('FG_FLUSH_IO', `farm ${farm}: docroot ${docroot} is not a folder`);
 }

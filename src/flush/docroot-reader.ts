@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { ListingEntry } from './plan.js';
+import type { ListingEntry } from '../cache/store.js';
 
 export interface ReaderEntry extends ListingEntry {
   readonly isFile: boolean;

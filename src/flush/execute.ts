@@ -1,9 +1,9 @@
 /**
- * The flush executor: applies one farm's FlushPlan to its docroot, through DocrootCache only, so
+ * The flush executor: applies one farm's FlushPlan to its docroot, through its store only, so
  * the hot layer and the in-memory `.stat` times agree with the disk the moment this returns.
  * Returns what it did; it does not log (apply.ts does).
  */
-import type { DocrootCache } from '../cache/docroot-cache.js';
+import type { CacheStore } from '../cache/store.js';
 import { AppError } from '../errors.js';
 import type { FlushPlan } from './plan.js';
 
@@ -34,7 +34,7 @@ export interface ExecuteResult {
  * answers with the reason. What was done before the failure stays done (a retried flush is
  * idempotent).
  */
-export async function executePlan(cache: DocrootCache, plan: FlushPlan, at: number): Promise<ExecuteResult> {
+export async function executePlan(cache: CacheStore, plan: FlushPlan, at: number): Promise<ExecuteResult> {
   const result: ExecuteResult = { deleted: [], touched: [], refused: [] };
   for (const d of plan.deletes) {
     let removed: boolean;
@@ -46,13 +46,13 @@ export async function executePlan(cache: DocrootCache, plan: FlushPlan, at: numb
     if (removed) result.deleted.push(d.docPath);
   }
   for (const dir of plan.statTouches) {
-    let file: string | undefined;
+    let touched: boolean;
     try {
-      file = await cache.touchStat(dir, at);
+      touched = await cache.touchStat(dir, at);
     } catch (err) {
       throw ioError(`cannot touch ${statDocPath(dir)}`, err);
     }
-    if (file === undefined) result.refused.push(dir);
+    if (!touched) result.refused.push(dir);
     else result.touched.push(statDocPath(dir));
   }
   return result;

@@ -15,13 +15,9 @@
  * with their page.
  */
 import { planStatTouches } from '../cache/stat-files.js';
+import type { ListingEntry } from '../cache/store.js';
 import type { FlushAction, FlushScope } from './parse.js';
 
-/** One name in a folder listing; a symlink is not a directory (it is removed, never followed). */
-export interface ListingEntry {
-  readonly name: string;
-  readonly isDirectory: boolean;
-}
 
 export interface PlannedDelete {
   /** Document path (`/`-rooted, relative to the docroot). */

@@ -120,7 +120,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
         log: deps.log,
         metrics,
         hot,
-        caches: (previous as Runtime & { caches?: Map<string, never> }).caches,
+        stores: previous.stores,
         ...(deps.now ? { now: deps.now } : {}),
       });
       trusted = compileAddressList(config.server.trustedProxies);

@@ -12,9 +12,9 @@
  * returns false and the full path in handler.ts answers, exactly as before.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { DocrootCache } from '../cache/docroot-cache.js';
 import { hasAuthCookie } from '../cache/policy.js';
 import { freshness } from '../cache/stat-files.js';
+import type { CacheStore, StatLookup } from '../cache/store.js';
 import type { Farm } from '../farms/farm.js';
 import type { Runtime } from '../runtime.js';
 import { routeRequest } from './route.js';
@@ -22,10 +22,9 @@ import { sendAccel, sendCached } from './send.js';
 
 export interface HitRoute {
   readonly farm: Farm;
-  readonly cache: DocrootCache;
+  readonly cache: CacheStore;
   readonly docPath: string;
-  readonly absPath: string;
-  readonly statPaths: readonly string[];
+  readonly stats: StatLookup;
   readonly invalidates: boolean;
   readonly allowAuthorized: boolean;
   readonly interval: number;
@@ -79,8 +78,7 @@ function computeRoute(rt: Runtime, method: string, host: string | undefined, url
     farm,
     cache,
     docPath,
-    absPath: cache.abs(docPath),
-    statPaths: cache.statPaths(docPath, rule.statfileslevel),
+    stats: cache.statLookup(docPath, rule.statfileslevel),
     invalidates: rule.invalidates,
     allowAuthorized: farm.config.cache.allowAuthorized,
     interval: rule.statCheckIntervalMs,
@@ -106,11 +104,11 @@ export function tryFastHit(
   const route = hitRoute(rt, req.method ?? 'GET', h.host, req.url ?? '/');
   if (route === null) return undefined;
   if (!route.allowAuthorized && h.cookie !== undefined && hasAuthCookie(h.cookie)) return undefined;
-  const entry = route.cache.peekAbs(route.absPath, route.interval);
+  const entry = route.cache.peek(route.docPath, route.interval);
   if (!entry) return undefined;
   const accel = route.accelTarget !== undefined && h['x-farmgate-accel'] === '1' && trustedPeer(req, rt, isTrustedPeer);
   if (entry.body === undefined && req.method !== 'HEAD' && !accel) return undefined;
-  const statMtime = route.cache.peekStatPaths(route.statPaths, route.interval);
+  const statMtime = route.cache.peekStat(route.stats, route.interval);
   if (statMtime === 'check') return undefined;
   const state = freshness({
     fileMtimeMs: entry.mtimeMs,

@@ -9,11 +9,11 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { AppError } from '../errors.js';
 import type { Farm } from '../farms/farm.js';
-import type { CachedFile } from '../cache/hot-layer.js';
+import type { CachedFile, CacheStore } from '../cache/store.js';
 import { isStorable, ttlExpiry } from '../cache/policy.js';
 import type { Runtime } from '../runtime.js';
 import { clientResponseHeaders, headersToStore } from './headers.js';
-import { isTimeoutError } from './render-client.js';
+import { isTimeoutError } from '../render/render-client.js';
 import { sendCached, sendError, toAppError, writeChunk, X_CACHE, type CacheStatus } from './send.js';
 
 /** What a fill left for the requests that waited on it. */
@@ -58,22 +58,21 @@ export interface PendingFill {
   readonly startedAt: number;
 }
 
+/** Fills in flight, per store and document path (farms sharing a docroot share a store). */
 export class InFlight {
-  readonly #fills = new Map<string, PendingFill>();
+  readonly #fills = new WeakMap<CacheStore, Map<string, PendingFill>>();
 
-  get(absPath: string): PendingFill | undefined {
-    return this.#fills.get(absPath);
-  }
-
-  get size(): number {
-    return this.#fills.size;
+  get(store: CacheStore, docPath: string): PendingFill | undefined {
+    return this.#fills.get(store)?.get(docPath);
   }
 
   /** Runs a fill as the one in flight for this file; its entry is always cleared. */
-  run(absPath: string, startedAt: number, fill: () => Promise<FillResult>): Promise<FillResult> {
+  run(store: CacheStore, docPath: string, startedAt: number, fill: () => Promise<FillResult>): Promise<FillResult> {
     let resolve!: (o: FillOutcome) => void;
     const entry: PendingFill = { outcome: new Promise<FillOutcome>((r) => (resolve = r)), startedAt };
-    this.#fills.set(absPath, entry);
+    let fills = this.#fills.get(store);
+    if (!fills) this.#fills.set(store, (fills = new Map()));
+    fills.set(docPath, entry);
     let outcome: FillOutcome = { kind: 'none' };
     return fill()
       .then((result) => {
@@ -82,7 +81,7 @@ export class InFlight {
       })
       .finally(() => {
         // A newer fill may have taken the slot (after a flush); leave that one alone.
-        if (this.#fills.get(absPath) === entry) this.#fills.delete(absPath);
+        if (fills.get(docPath) === entry) fills.delete(docPath);
         resolve(outcome);
       });
   }
@@ -174,7 +173,7 @@ export async function fill(f: FillRequest): Promise<FillResult> {
     } else {
       const ttl = cacheCfg.enableTTL ? ttlExpiry(headers, startedAt) : undefined;
       // commit() checks again around the rename: a flush may land while the file is written.
-      if (await writer.commit(headersToStore(headers, farm.storedHeaders), ttl)) outcome = { kind: 'stored' };
+      if (await writer.commit({ headers: headersToStore(headers, farm.storedHeaders), ttlExpiresMs: ttl })) outcome = { kind: 'stored' };
     }
   } else if (shared) {
     outcome = { kind: 'response', status: statusCode, headers: outHeaders, body: Buffer.concat(shared) };

@@ -9,8 +9,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import type { DocrootCache } from '../cache/docroot-cache.js';
-import type { CachedFile } from '../cache/hot-layer.js';
+import type { CachedFile, CacheStore } from '../cache/store.js';
 import { freshness } from '../cache/stat-files.js';
 import type { AppError } from '../errors.js';
 import type { Farm } from '../farms/farm.js';
@@ -69,10 +68,11 @@ export function createServeHandler(deps: ServeDeps) {
 
     const cache = rt.cacheFor(farm);
     const interval = rule.statCheckIntervalMs;
+    const stats = cache.statLookup(docPath, rule.statfileslevel);
     const entry = cache.peek(docPath, interval) ?? (await cache.lookup(docPath, interval));
     if (entry) {
-      let statMtime = cache.peekNearestStat(docPath, rule.statfileslevel, interval);
-      if (statMtime === 'check') statMtime = await cache.nearestStat(docPath, rule.statfileslevel, interval);
+      let statMtime = cache.peekStat(stats, interval);
+      if (statMtime === 'check') statMtime = await cache.readStat(stats, interval);
       const state = freshness({
         fileMtimeMs: entry.mtimeMs,
         statMtimeMs: statMtime,
@@ -85,7 +85,7 @@ export function createServeHandler(deps: ServeDeps) {
         log.cache = 'HIT';
         return sendCached(res, entry, 'HIT');
       }
-      const refetching = inFlight.get(entry.absPath);
+      const refetching = inFlight.get(cache, docPath);
       if (refetching && refetching.startedAt > invalidatedAt(cache, rule, docPath, statMtime)) {
         log.cache = 'STALE';
         return sendCached(res, entry, 'STALE');
@@ -95,14 +95,13 @@ export function createServeHandler(deps: ServeDeps) {
       // The docroot refuses writes (read-only, full): serve from the render, do not store.
       return passThrough(req, res, rt, farm, url, peer, peerTrusted, log);
     }
-    const absPath = cache.abs(docPath);
-    let pending = inFlight.get(absPath);
+    let pending = inFlight.get(cache, docPath);
     if (pending) {
       // Join only a fill that started after the last flush of this file: an older one carries
       // the page as it was before the flush.
-      let statMtime = cache.peekNearestStat(docPath, rule.statfileslevel, interval);
-      if (statMtime === 'check') statMtime = await cache.nearestStat(docPath, rule.statfileslevel, interval);
-      pending = inFlight.get(absPath);
+      let statMtime = cache.peekStat(stats, interval);
+      if (statMtime === 'check') statMtime = await cache.readStat(stats, interval);
+      pending = inFlight.get(cache, docPath);
       if (pending && pending.startedAt <= invalidatedAt(cache, rule, docPath, statMtime)) pending = undefined;
     }
     if (pending) {
@@ -137,9 +136,8 @@ export function createServeHandler(deps: ServeDeps) {
       peerTrusted,
       cacheFill: true,
     });
-    const absPath = rt.cacheFor(farm).abs(docPath);
     const startedAt = now();
-    return inFlight.run(absPath, startedAt, () =>
+    return inFlight.run(rt.cacheFor(farm), docPath, startedAt, () =>
       fill({ rt, farm, docPath, renderPath, headers, stale, res, headOnly: req?.method === 'HEAD', now, startedAt }),
     );
   }
@@ -259,8 +257,7 @@ export function createServeHandler(deps: ServeDeps) {
     const cacheable = route.verdict === 'filtered' ? route.cacheable : route.verdict === 'pass' ? { ok: false as const, reason: route.reason } : { ok: true as const };
     if (!cacheable.ok) return { uri, ok: false, error: `not cacheable: ${cacheable.reason}` };
     const docPath = route.docPath;
-    const absPath = rt.cacheFor(farm).abs(docPath);
-    const pending = inFlight.get(absPath);
+    const pending = inFlight.get(rt.cacheFor(farm), docPath);
     if (pending) await pending.outcome;
     const r = await runFill(rt, farm, docPath, uri, undefined, undefined, undefined, '127.0.0.1', true);
     if (r.outcome.kind === 'stored') return { uri, ok: true, status: r.status };
@@ -280,6 +277,6 @@ function canonicalHost(farm: Farm): string {
  * When this document was last invalidated: deleted by a flush, or (when `cache.invalidate`
  * allows it) its nearest `.stat` touched. 0 when never.
  */
-function invalidatedAt(cache: DocrootCache, rule: FreshnessRule, docPath: string, statMtime: number | undefined): number {
+function invalidatedAt(cache: CacheStore, rule: FreshnessRule, docPath: string, statMtime: number | undefined): number {
   return Math.max(cache.lastDeleted(docPath), rule.invalidates ? (statMtime ?? 0) : 0);
 }

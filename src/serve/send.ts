@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import mime from 'mime-types';
-import type { CachedFile } from '../cache/hot-layer.js';
+import type { CachedFile } from '../cache/store.js';
 import { AppError } from '../errors.js';
 
 export type CacheStatus = 'HIT' | 'MISS' | 'STALE' | 'PASS';

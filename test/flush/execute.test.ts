@@ -1,12 +1,12 @@
 /**
- * The executor on real temp docroots, through DocrootCache: file effects, the hot layer and
+ * The executor on real temp docroots, through the file-system store: file effects, the hot layer and
  * in-memory `.stat` times agreeing with the disk at once, symlinks never followed, I/O failures.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, beforeEach, describe, it } from 'node:test';
-import { DocrootCache } from '../../src/cache/docroot-cache.js';
+import { FsStore } from '../../src/cache/fs-store.js';
 import { HotLayer } from '../../src/cache/hot-layer.js';
 import { AppError } from '../../src/errors.js';
 import { executePlan, statDocPath } from '../../src/flush/execute.js';
@@ -27,7 +27,7 @@ const FILES = [
 let base: string;
 let docroot: string;
 let outside: string;
-let cache: DocrootCache;
+let cache: FsStore;
 const dirs: string[] = [];
 after(async () => {
   for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
@@ -41,11 +41,11 @@ beforeEach(async () => {
   await fs.mkdir(outside, { recursive: true });
   await fs.writeFile(path.join(outside, 'secret.html'), 'secret');
   await seed(docroot, FILES);
-  cache = await DocrootCache.open(docroot, { hot: new HotLayer(1 << 20, 1 << 16) });
+  cache = await FsStore.open(docroot, { hot: new HotLayer(1 << 20, 1 << 16) });
 });
 
 async function flush(handle: string, action: FlushAction = 'Activate', scope: FlushScope = undefined, level = 3, at = Date.now()) {
-  const listing = await cache.listEntries(listingFolder(handle));
+  const listing = await cache.list(listingFolder(handle));
   const plan = planFlush({ statfileslevel: level, action, scope, handle, listing });
   return executePlan(cache, plan, at);
 }
@@ -87,7 +87,7 @@ describe('executePlan', () => {
     assert.ok(hit, 'cached before');
     const shoes = await cache.lookup('/content/site/en/products/shoes.html', 60_000);
     assert.ok(shoes);
-    assert.equal(await cache.nearestStat('/content/site/en/other.html', 3, 60_000), undefined);
+    assert.equal(await cache.readStat(cache.statLookup('/content/site/en/other.html', 3), 60_000), undefined);
     const at = Date.now();
     await flush('/content/site/en/products', 'Delete', undefined, 3, at);
     // No HIT from memory for a deleted file, even within the check interval.
@@ -95,8 +95,8 @@ describe('executePlan', () => {
     assert.equal(await cache.lookup('/content/site/en/products.html', 60_000), undefined);
     assert.equal(await cache.lookup('/content/site/en/products/shoes.html', 60_000), undefined);
     // The touched .stat is known in memory without waiting for the check interval.
-    assert.equal(cache.peekNearestStat('/content/site/en/other.html', 3, 60_000), at);
-    assert.equal(await cache.nearestStat('/content/site/en.html', 3, 60_000), at);
+    assert.equal(cache.peekStat(cache.statLookup('/content/site/en/other.html', 3), 60_000), at);
+    assert.equal(await cache.readStat(cache.statLookup('/content/site/en.html', 3), 60_000), at);
   });
 
   it('handle "/" with Delete empties the docroot, keeps its folder, touches the root .stat', async () => {

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { parseConfig, type Config } from '../../src/config/index.js';
-import type { ListingEntry } from '../../src/flush/plan.js';
+import type { ListingEntry } from '../../src/cache/store.js';
 
 export interface FarmSpec {
   name: string;

@@ -1,7 +1,7 @@
 /**
  * Invalidate-and-refetch: after the invalidation and before the 200, each URI is fetched through
  * the injected Refetcher (here a small one reading a render on 127.0.0.1:0 and writing through
- * DocrootCache), with per-URI results; a failed URI still answers 200. Body and URI caps → 413.
+ * the cache store), with per-URI results; a failed URI still answers 200. Body and URI caps → 413.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -74,7 +74,7 @@ function fakeRefetcher(calls: Call[]): Refetcher {
     if (res.status !== 200) return { uri, ok: false, status: res.status, error: `render answered ${res.status}` };
     const write = rt.cacheFor(farm).beginWrite(uri.split('?')[0]!, startedAt);
     write.write(body);
-    const ok = await write.commit([['content-type', res.headers.get('content-type') ?? 'text/html']], undefined);
+    const ok = await write.commit({ headers: [['content-type', res.headers.get('content-type') ?? 'text/html']], ttlExpiresMs: undefined });
     return { uri, ok, status: res.status };
   };
 }

@@ -57,13 +57,23 @@ export function isTimeoutError(err: unknown): boolean {
   return code !== undefined && TIMEOUT.has(code);
 }
 
+/** What serving needs from a farm's renders (a fake in unit tests, undici pools here). */
+export interface RenderClient {
+  /**
+   * Sends a request; fails over to the next render on connection errors. Throws AppError
+   * FG_RENDER_UNREACHABLE (→ 502) or FG_RENDER_TIMEOUT (→ 504), keeping the cause.
+   */
+  request(req: RenderRequest): Promise<RenderResponse>;
+  close(): Promise<void>;
+}
+
 interface Slot {
   readonly target: RenderTarget;
   readonly pool: Pool;
   downUntil: number;
 }
 
-export class RenderClient {
+export class RenderPool implements RenderClient {
   readonly #slots: Slot[];
   readonly #retryDelayMs: number;
   readonly #now: () => number;

@@ -1,0 +1,85 @@
+/**
+ * Confinement to a docroot's real path (contract section 2): "farmgate never reads, writes,
+ * touches or deletes anything outside a docroot's real path, whether or not a symlink inside the
+ * docroot points elsewhere". Each folder is resolved with realpath before use; a folder whose real
+ * path leaves the docroot is treated as absent.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { joinDocroot } from './doc-path.js';
+
+export class Confinement {
+  private constructor(
+    /** The docroot as configured, resolved to an absolute path. */
+    readonly docroot: string,
+    readonly realDocroot: string,
+  ) {}
+
+  /** Creates the docroot folder if needed and resolves its real path. */
+  static async open(docroot: string): Promise<Confinement> {
+    await fs.mkdir(docroot, { recursive: true });
+    return new Confinement(path.resolve(docroot), await fs.realpath(docroot));
+  }
+
+  /**
+   * The absolute path of a document path. Validated document paths (doc-path.ts) join by
+   * concatenation, which the HIT path can afford on every request; anything with a `.` segment
+   * goes through joinDocroot, which throws rather than leave the docroot.
+   */
+  abs(docPath: string): string {
+    if (docPath === '/') return this.docroot;
+    return docPath.includes('/.') ? joinDocroot(this.docroot, docPath) : this.docroot + docPath;
+  }
+
+  /** Is a real path inside the real docroot? */
+  inside(real: string): boolean {
+    return real === this.realDocroot || real.startsWith(this.realDocroot + path.sep);
+  }
+
+  /** The folder's real path if it exists and stays inside the docroot, else undefined. */
+  async safeDir(absDir: string): Promise<string | undefined> {
+    try {
+      const real = await fs.realpath(absDir);
+      return this.inside(real) ? real : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * mkdir -p for a folder inside the docroot, refusing to create anything below an existing
+   * folder whose real path leaves the docroot ('refused'). 'collision' when a cached file stands
+   * where a folder must be (`/a.png` cached, `/a.png/_jcr_content/…` asked for): nothing is created.
+   */
+  async ensureDir(absDir: string): Promise<'ok' | 'collision' | 'refused'> {
+    let existing = absDir;
+    while (true) {
+      try {
+        const st = await fs.stat(existing);
+        if (!st.isDirectory()) return 'collision';
+        break;
+      } catch {
+        const parent = path.dirname(existing);
+        if (parent === existing) return 'refused';
+        existing = parent;
+      }
+    }
+    if (!(await this.safeDir(existing))) return 'refused';
+    if (existing !== absDir) {
+      try {
+        await fs.mkdir(absDir, { recursive: true });
+      } catch (err) {
+        // A file was stored on the way meanwhile.
+        if (isCollision(err)) return 'collision';
+        throw err;
+      }
+    }
+    return 'ok';
+  }
+}
+
+/** A file where a folder must be, or a folder where a file must be. */
+export function isCollision(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR' || code === 'ENOTEMPTY';
+}

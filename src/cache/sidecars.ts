@@ -1,0 +1,73 @@
+/**
+ * The sidecars of a cached file `P` (contract section 3): `P.h` holds the headers replayed on a
+ * hit, as JSON with a version field (http-cache-semantics `toObject()` → `{ v: 1, … }`); `P.ttl`
+ * is an empty file whose mtime is the expiry (`enableTTL`), absent when the response named none.
+ * The format is pure (encode/decode); the file-system part reads and writes both beside `P`.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { TMP_MARKER } from './doc-path.js';
+import { msOf } from './mtime.js';
+
+export const HEADERS_SUFFIX = '.h';
+export const TTL_SUFFIX = '.ttl';
+const HEADERS_FILE_VERSION = 1;
+
+type Headers = readonly (readonly [string, string])[];
+
+/** `.h` content for a list of headers. */
+export function encodeHeaders(headers: Headers): string {
+  return JSON.stringify({ v: HEADERS_FILE_VERSION, headers });
+}
+
+/** `.h` content → headers; an unreadable or unknown-version file stores none (the body alone is served). */
+export function decodeHeaders(text: string | undefined): [string, string][] {
+  if (text === undefined) return [];
+  try {
+    const parsed = JSON.parse(text) as { v?: unknown; headers?: unknown };
+    if (parsed.v === HEADERS_FILE_VERSION && Array.isArray(parsed.headers)) {
+      return parsed.headers.filter(
+        (h): h is [string, string] => Array.isArray(h) && typeof h[0] === 'string' && typeof h[1] === 'string',
+      );
+    }
+  } catch {
+    /* not JSON: no stored headers */
+  }
+  return [];
+}
+
+/** Reads both sidecars of the file at `absPath`. */
+export async function readSidecars(absPath: string): Promise<{ headers: [string, string][]; ttlExpiresMs: number | undefined }> {
+  const [text, ttl] = await Promise.all([
+    fs.readFile(absPath + HEADERS_SUFFIX, 'utf8').catch(() => undefined),
+    fs.stat(absPath + TTL_SUFFIX).then(msOf, () => undefined),
+  ]);
+  return { headers: decodeHeaders(text), ttlExpiresMs: ttl };
+}
+
+/** Writes (atomically) the sidecars of the file at `absPath`; removes a `.ttl` when there is no expiry. */
+export async function writeSidecars(absPath: string, headers: Headers, ttlExpiresMs: number | undefined): Promise<void> {
+  await writeAtomic(absPath + HEADERS_SUFFIX, encodeHeaders(headers));
+  if (ttlExpiresMs !== undefined) {
+    await writeAtomic(absPath + TTL_SUFFIX, '', ttlExpiresMs);
+  } else {
+    await fs.rm(absPath + TTL_SUFFIX, { force: true });
+  }
+}
+
+let tmpCounter = 0;
+
+/**
+ * A temporary name beside `absPath` that no request can map to (doc-path.ts refuses TMP_MARKER),
+ * with our pid so the crash sweep (temp-sweep.ts) knows whose it is.
+ */
+export function tempName(absPath: string): string {
+  return path.join(path.dirname(absPath), `${TMP_MARKER}${path.basename(absPath)}.${process.pid}.${++tmpCounter}`);
+}
+
+async function writeAtomic(file: string, content: string, mtimeMs?: number): Promise<void> {
+  const tmp = tempName(file);
+  await fs.writeFile(tmp, content);
+  if (mtimeMs !== undefined) await fs.utimes(tmp, new Date(mtimeMs), new Date(mtimeMs));
+  await fs.rename(tmp, file);
+}
