@@ -27,6 +27,13 @@ export const ERRORS = {
   FG_FLUSH_IO: { status: 500, message: 'flush could not be applied' },
   FG_FLUSH_METHOD: { status: 405, message: 'flush accepts GET and POST' },
   FG_FLUSH_NOT_RECORDED: { status: 503, message: 'flush applied locally but not recorded for the web farm' },
+  FG_INVALIDATION_UNAUTHORIZED: { status: 401, message: 'invalidation request not signed, or signed wrongly' },
+  FG_INVALIDATION_BAD_REQUEST: { status: 400, message: 'malformed invalidation request' },
+  FG_INVALIDATION_TOO_LARGE: { status: 413, message: 'invalidation request body too large' },
+  FG_INVALIDATION_METHOD: { status: 405, message: 'invalidation requests are POSTs' },
+  FG_WEBHOOK_UNKNOWN: { status: 404, message: 'no webhook of that name' },
+  FG_WEBHOOK_UNAUTHORIZED: { status: 401, message: 'webhook could not be verified' },
+  FG_WEBHOOK_BAD_REQUEST: { status: 400, message: 'webhook payload not understood' },
   FG_ADMIN_BAD_INPUT: { status: 400, message: 'bad admin request' },
   FG_ADMIN_UNAUTHORIZED: { status: 401, message: 'admin token required' },
   // Start-up failures: printed as one line by `farmgate serve`, which then exits 1; never an HTTP answer.

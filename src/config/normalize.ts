@@ -15,6 +15,7 @@ export interface Config {
   readonly flush: Readonly<RawConfig['flush']>;
   readonly farms: readonly FarmConfig[];
   readonly propagation: Readonly<RawConfig['propagation']>;
+  readonly invalidation: Readonly<RawConfig['invalidation']>;
 }
 
 export function normalizeConfig(
@@ -33,6 +34,7 @@ export function normalizeConfig(
     flush: raw.flush,
     farms: raw.farms.map((farm) => ({ ...farm, docroot: resolve(farm.docroot) })),
     propagation: raw.propagation,
+    invalidation: raw.invalidation,
   };
   return deepFreeze(config);
 }

@@ -7,6 +7,7 @@
 import picomatch from 'picomatch';
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { invalidationProblems, invalidationSchema } from './invalidation-schema.js';
 import { regexProblem } from './regex-subset.js';
 
 /** A micromatch/picomatch glob that compiles with balanced brackets, braces and parens. */
@@ -149,6 +150,10 @@ const cacheSchema = z.strictObject({
   serveStaleOnError: z.boolean().default(false),
   allowAuthorized: z.boolean().default(false),
   statCheckIntervalMs: z.number().int().min(1).default(1000),
+  /** Render response headers whose values tag the stored file (contract section 4a). */
+  tagHeaders: z.array(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { message: 'expected an HTTP header name' })).default(['Surrogate-Key', 'xkey', 'Cache-Tag']),
+  /** Pass the tag headers on to clients (they are hidden by default). */
+  exposeTags: z.boolean().default(false),
 });
 
 const farmSchema = z.strictObject({
@@ -254,6 +259,7 @@ export const configSchema = z
     flush: flushSchema.default(() => flushSchema.parse({})),
     farms: z.array(farmSchema).min(1),
     propagation: propagationSchema.default(() => propagationSchema.parse({})),
+    invalidation: invalidationSchema.default(() => invalidationSchema.parse({})),
   })
   .superRefine((cfg, ctx) => {
     const seen = new Map<string, number>();
@@ -267,6 +273,9 @@ export const configSchema = z
         });
       } else seen.set(farm.name, i);
     });
+    for (const p of invalidationProblems(cfg.invalidation, cfg.farms.map((f) => f.name), cfg.flush.path)) {
+      ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
+    }
   });
 
 export type RawConfig = z.output<typeof configSchema>;
