@@ -66,6 +66,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['farm'] as const,
       registers,
     }),
+    tagsDropped: new Counter({
+      name: 'farmgate_tags_dropped_total',
+      help: 'Tags from render responses not kept: invalid (over 1,024 bytes or control characters) or too-many (past 1,000 per file).',
+      labelNames: ['farm', 'reason'] as const,
+      registers,
+    }),
     propagationLag: new Gauge({
       name: 'farmgate_propagation_lag_events',
       help: 'Events each web-farm server is behind the stream head.',

@@ -6,11 +6,14 @@
 import type { Config } from './config/index.js';
 import { FsStore } from './cache/fs-store.js';
 import type { HotLayer } from './cache/hot-layer.js';
-import type { CacheStore } from './cache/store.js';
+import fs from 'node:fs/promises';
+import type { CacheStore, StoreObserver } from './cache/store.js';
 import { compileFarm, type Farm } from './farms/farm.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { RenderPool, type RenderClient } from './render/render-client.js';
+import { tagObserver } from './tags/observer.js';
+import { TagStore } from './tags/tag-store.js';
 
 export interface Runtime {
   readonly config: Config;
@@ -19,6 +22,10 @@ export interface Runtime {
   cacheFor(farm: Farm): CacheStore;
   /** Stores by docroot; a reload keeps those whose docroot stays. */
   readonly stores: ReadonlyMap<string, CacheStore>;
+  /** The tag index of a farm's docroot (contract section 4a; farms sharing a docroot share one). */
+  tagsFor(farm: Farm): TagStore;
+  /** Tag indexes by docroot, kept across reloads with their stores. */
+  readonly tagIndexes: ReadonlyMap<string, TagStore>;
   renderClientFor(farm: Farm): RenderClient;
   readonly log: Logger;
   readonly metrics: Metrics;
@@ -32,9 +39,16 @@ export interface RuntimeDeps {
   readonly hot: HotLayer;
   /** Stores outlive a reload when the docroot stays; pass the previous runtime's map. */
   readonly stores?: ReadonlyMap<string, CacheStore>;
+  /** The previous runtime's tag indexes (they go with the stores). */
+  readonly tagIndexes?: ReadonlyMap<string, TagStore>;
   readonly now?: () => number;
-  /** Opens the store of a docroot (default: the file-system store); tests pass a fake. */
-  readonly openStore?: (docroot: string, farm: Farm) => Promise<CacheStore>;
+  /**
+   * Opens the store of a docroot (default: the file-system store); tests pass a fake. The store
+   * tells `observer` (the docroot's tag index) about every file it stores and removes.
+   */
+  readonly openStore?: (docroot: string, farm: Farm, observer: StoreObserver) => Promise<CacheStore>;
+  /** Opens the tag index of a docroot (default: persisted in `server.stateDir`). */
+  readonly openTagIndex?: (docroot: string) => Promise<TagStore>;
   /** The render client of a farm (default: undici pools); tests pass a fake. */
   readonly renderClient?: (farm: Farm) => RenderClient;
 }
@@ -43,12 +57,17 @@ export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
   const { config, log, metrics } = deps;
   const farms = config.farms.map(compileFarm);
   const stores = new Map<string, CacheStore>();
+  const tagIndexes = new Map<string, TagStore>();
   const byFarm = new Map<string, CacheStore>();
   const renders = new Map<string, RenderClient>();
-  const openStore = deps.openStore ?? ((docroot: string, farm: Farm) => openFsStore(docroot, farm, deps));
+  const openStore = deps.openStore ?? ((docroot: string, farm: Farm, observer: StoreObserver) => openFsStore(docroot, farm, observer, deps));
+  const openTagIndex = deps.openTagIndex ?? ((docroot: string) => openTagStore(docroot, config.server.stateDir, log));
   for (const farm of farms) {
-    const store = stores.get(farm.docroot) ?? deps.stores?.get(farm.docroot) ?? (await openStore(farm.docroot, farm));
+    const kept = deps.stores?.get(farm.docroot);
+    const tags = tagIndexes.get(farm.docroot) ?? (kept && deps.tagIndexes?.get(farm.docroot)) ?? (await openTagIndex(farm.docroot));
+    const store = stores.get(farm.docroot) ?? kept ?? (await openStore(farm.docroot, farm, tagObserver(tags)));
     stores.set(farm.docroot, store);
+    tagIndexes.set(farm.docroot, tags);
     byFarm.set(farm.name, store);
     renders.set(farm.name, deps.renderClient?.(farm) ?? new RenderPool(farm.config.renders, farm.config.retryDelayMs));
   }
@@ -58,7 +77,9 @@ export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
     log,
     metrics,
     stores,
+    tagIndexes,
     cacheFor: (farm) => byFarm.get(farm.name)!,
+    tagsFor: (farm) => tagIndexes.get(farm.docroot)!,
     renderClientFor: (farm) => renders.get(farm.name)!,
     async close() {
       await Promise.all([...renders.values()].map((r) => r.close()));
@@ -67,10 +88,11 @@ export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
 }
 
 /** The file-system store of a docroot, with the crash sweep started in the background. */
-async function openFsStore(docroot: string, farm: Farm, deps: RuntimeDeps): Promise<CacheStore> {
+async function openFsStore(docroot: string, farm: Farm, observer: StoreObserver, deps: RuntimeDeps): Promise<CacheStore> {
   const { log, metrics } = deps;
   const store = await FsStore.open(docroot, {
     hot: deps.hot,
+    observer,
     ...(deps.now ? { now: deps.now } : {}),
     onError: (op, docPath, err) => {
       metrics.cacheWriteErrors.inc({ farm: farm.name });
@@ -82,4 +104,10 @@ async function openFsStore(docroot: string, farm: Farm, deps: RuntimeDeps): Prom
     (err: Error) => log.warn({ docroot: store.docroot, err: err.message }, 'temporary file sweep failed'),
   );
   return store;
+}
+
+/** The persisted tag index of a docroot (tags/tag-store.ts), keyed by its real path. */
+async function openTagStore(docroot: string, stateDir: string, log: Logger): Promise<TagStore> {
+  await fs.mkdir(docroot, { recursive: true });
+  return TagStore.open({ stateDir, realDocroot: await fs.realpath(docroot), log });
 }

@@ -224,14 +224,16 @@ export class FsStore implements CacheStore {
     const when = new Date(startedAt);
     await fs.utimes(tmp, when, when);
     const installed = await this.#locks.run(path.dirname(absPath), async () => {
-      if (this.#fences.lastDeleted(absPath) >= startedAt) {
-        // A flush deleted (or fenced) this file after its render started: the body predates it.
+      if (this.#fences.lastDeleted(absPath) >= startedAt || this.#observer.admits?.(docPath, meta, startedAt) === false) {
+        // A flush deleted (or fenced) this file, or invalidated one of its tags, after its render
+        // started: the body predates it.
         await fs.rm(tmp, { force: true });
         return false;
       }
-      // Registered in the same tick as the check: a fence noted from now on waits for this rename.
+      // Registered in the same tick as the checks: a fence noted from now on (and settle()) waits
+      // for this rename, and `stored` is heard before it resolves.
       const writing = (async () => {
-        await writeSidecars(absPath, meta.headers, meta.ttlExpiresMs);
+        await writeSidecars(absPath, meta.headers, meta.ttlExpiresMs, meta.tags);
         try {
           await fs.rename(tmp, absPath);
         } catch (err) {
@@ -240,6 +242,7 @@ export class FsStore implements CacheStore {
           await Promise.all([tmp, absPath + HEADERS_SUFFIX, absPath + TTL_SUFFIX].map((f) => fs.rm(f, { force: true })));
           return false;
         }
+        this.#observer.stored?.(docPath, meta);
         return true;
       })();
       this.#installing.set(absPath, writing);
@@ -251,7 +254,6 @@ export class FsStore implements CacheStore {
     });
     if (!installed) return false;
     this.#hot.set({ absPath, mtimeMs: startedAt, size, headers: meta.headers, ttlExpiresMs: meta.ttlExpiresMs, body, checkedAt: this.#now() });
-    this.#observer.stored?.(docPath, meta);
     return true;
   }
 
@@ -275,6 +277,10 @@ export class FsStore implements CacheStore {
       else this.#fences.note(this.#dir.abs(key));
     }
     await this.#settleInstalls(at);
+  }
+
+  async settle(): Promise<void> {
+    await Promise.all([...this.#installing.values()].map((w) => w.catch(() => undefined)));
   }
 
   /** Waits for installs past their fence check that a fence noted at `at` or later covers. */

@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { checkTags } from '../tags/journal.js';
 import { TMP_MARKER } from './doc-path.js';
 import { msOf } from './mtime.js';
 
@@ -15,9 +16,26 @@ const HEADERS_FILE_VERSION = 1;
 
 type Headers = readonly (readonly [string, string])[];
 
-/** `.h` content for a list of headers. */
-export function encodeHeaders(headers: Headers): string {
-  return JSON.stringify({ v: HEADERS_FILE_VERSION, headers });
+/**
+ * `.h` content for a list of headers, and the file's cache tags when it has any (contract section
+ * 4a): `{"v":1,"headers":[…],"tags":[…]}`. The tags are the source of truth the tag index is
+ * rebuilt from after a crash (tags/tag-store.ts); readers that do not know `tags` ignore it.
+ */
+export function encodeHeaders(headers: Headers, tags: readonly string[] = []): string {
+  return JSON.stringify(tags.length > 0 ? { v: HEADERS_FILE_VERSION, headers, tags } : { v: HEADERS_FILE_VERSION, headers });
+}
+
+/** `.h` content → the file's cache tags (none when absent, unreadable or not valid tags). */
+export function decodeTags(text: string | undefined): readonly string[] {
+  if (text === undefined) return [];
+  try {
+    const parsed = JSON.parse(text) as { v?: unknown; tags?: unknown };
+    if (parsed.v !== HEADERS_FILE_VERSION || parsed.tags === undefined) return [];
+    const checked = checkTags(parsed.tags);
+    return checked.ok ? checked.value : [];
+  } catch {
+    return [];
+  }
 }
 
 /** `.h` content → headers; an unreadable or unknown-version file stores none (the body alone is served). */
@@ -46,8 +64,8 @@ export async function readSidecars(absPath: string): Promise<{ headers: [string,
 }
 
 /** Writes (atomically) the sidecars of the file at `absPath`; removes a `.ttl` when there is no expiry. */
-export async function writeSidecars(absPath: string, headers: Headers, ttlExpiresMs: number | undefined): Promise<void> {
-  await writeAtomic(absPath + HEADERS_SUFFIX, encodeHeaders(headers));
+export async function writeSidecars(absPath: string, headers: Headers, ttlExpiresMs: number | undefined, tags: readonly string[] = []): Promise<void> {
+  await writeAtomic(absPath + HEADERS_SUFFIX, encodeHeaders(headers, tags));
   if (ttlExpiresMs !== undefined) {
     await writeAtomic(absPath + TTL_SUFFIX, '', ttlExpiresMs);
   } else {

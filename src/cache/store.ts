@@ -40,6 +40,8 @@ export interface CachedFile {
 export interface StoredMeta {
   readonly headers: readonly (readonly [string, string])[];
   readonly ttlExpiresMs: number | undefined;
+  /** The file's cache tags (contract section 4a), recorded in `P.h`; none when absent. */
+  readonly tags?: readonly string[];
 }
 
 /**
@@ -74,6 +76,11 @@ export type StatLookup = readonly string[] & { readonly __statLookup: true };
  * every deleted name (`tree` when a folder went with everything below it).
  */
 export interface StoreObserver {
+  /**
+   * Is a write whose render started at `startedAt` still wanted? Asked with the fence check,
+   * before anything is written (false: a tag of the file was invalidated since, tags/fences.ts).
+   */
+  admits?(docPath: string, meta: StoredMeta, startedAt: number): boolean;
   stored?(docPath: string, meta: StoredMeta): void;
   removed?(docPath: string, kind: 'file' | 'tree'): void;
 }
@@ -124,6 +131,11 @@ export interface CacheStore {
   fence(keys: readonly string[]): Promise<void>;
   /** Names in a folder (empty when absent or outside the docroot); stable against our own writes. */
   list(dirDocPath: string): Promise<ListingEntry[]>;
+  /**
+   * Resolves once every write that passed its checks before this call is installed (and its
+   * `stored` heard): what a tag invalidation waits for before it reads the tag index.
+   */
+  settle(): Promise<void>;
   /**
    * Deletes a file or folder tree (a symlink is removed, never followed), fencing it first.
    * True when something was deleted.

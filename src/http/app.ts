@@ -121,15 +121,23 @@ export async function createApp(deps: AppDeps): Promise<App> {
         metrics,
         hot,
         stores: previous.stores,
+        tagIndexes: previous.tagIndexes,
         ...(deps.now ? { now: deps.now } : {}),
       });
       trusted = compileAddressList(config.server.trustedProxies);
-      // Let requests in flight on the old runtime finish before its pools close.
-      setTimeout(() => void previous.close(), 30_000).unref();
+      // Let requests in flight on the old runtime finish before its pools close (and the tag
+      // indexes of docroots no farm uses any more).
+      const next = current;
+      setTimeout(() => {
+        void previous.close();
+        for (const [docroot, tags] of previous.tagIndexes) if (!next.tagIndexes.has(docroot)) void tags.close();
+      }, 30_000).unref();
     },
     async close() {
       await propagation?.stop();
       await current.close();
+      // Saved with the `clean` marker: the next start loads them instead of rebuilding.
+      await Promise.all([...current.tagIndexes.values()].map((t) => t.close()));
     },
   };
 }

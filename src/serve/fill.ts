@@ -6,12 +6,14 @@
  * stale file is being re-fetched, concurrent requests get the stale copy." (contract section 3)
  * The in-flight entry is removed in a `finally`, whatever happens (undici deduplicate.js).
  */
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { AppError } from '../errors.js';
 import type { Farm } from '../farms/farm.js';
 import type { CachedFile, CacheStore } from '../cache/store.js';
 import { isStorable, ttlExpiry } from '../cache/policy.js';
 import type { Runtime } from '../runtime.js';
+import { storedHeaderNames, tagHeaderPolicy } from '../tags/headers.js';
+import { MAX_TAG_BYTES, MAX_TAGS_PER_FILE, responseTags } from '../tags/parse.js';
 import { clientResponseHeaders, headersToStore } from './headers.js';
 import { isTimeoutError } from '../render/render-client.js';
 import { sendCached, sendError, toAppError, writeChunk, X_CACHE, type CacheStatus } from './send.js';
@@ -125,7 +127,8 @@ export async function fill(f: FillRequest): Promise<FillResult> {
 
   const cl = headers['content-length'];
   const storable = isStorable({ status: statusCode, headers, bodyLength: cl === undefined ? undefined : Number(cl) });
-  const outHeaders = clientResponseHeaders(headers, { stripAccel: rt.config.server.accelRedirect !== undefined });
+  const tagPolicy = tagHeaderPolicy(cacheCfg);
+  const outHeaders = clientResponseHeaders(headers, { stripAccel: rt.config.server.accelRedirect !== undefined, hide: tagPolicy.hidden });
   outHeaders[X_CACHE] = 'MISS';
   const cache = rt.cacheFor(farm);
   const writer = storable.ok ? cache.beginWrite(f.docPath, startedAt) : undefined;
@@ -173,7 +176,9 @@ export async function fill(f: FillRequest): Promise<FillResult> {
     } else {
       const ttl = cacheCfg.enableTTL ? ttlExpiry(headers, startedAt) : undefined;
       // commit() checks again around the rename: a flush may land while the file is written.
-      if (await writer.commit({ headers: headersToStore(headers, farm.storedHeaders), ttlExpiresMs: ttl })) outcome = { kind: 'stored' };
+      const tags = storedTags(rt, farm, f.docPath, headers, cacheCfg.tagHeaders);
+      const stored = headersToStore(headers, storedHeaderNames(farm.storedHeaders, tagPolicy));
+      if (await writer.commit({ headers: stored, ttlExpiresMs: ttl, tags })) outcome = { kind: 'stored' };
     }
   } else if (shared) {
     outcome = { kind: 'response', status: statusCode, headers: outHeaders, body: Buffer.concat(shared) };
@@ -183,6 +188,24 @@ export async function fill(f: FillRequest): Promise<FillResult> {
     else res.end();
   }
   return { outcome, cache: 'MISS', status: statusCode, renderMs };
+}
+
+/**
+ * The tags a stored file keeps (tags/parse.ts): an oversized tag header is cut by rule, logged
+ * and counted, and the page is stored all the same.
+ */
+function storedTags(rt: Runtime, farm: Farm, docPath: string, headers: IncomingHttpHeaders, names: readonly string[]): readonly string[] {
+  if (names.length === 0) return [];
+  const parsed = responseTags(headers, names);
+  if (parsed.invalid > 0 || parsed.overLimit > 0) {
+    if (parsed.invalid > 0) rt.metrics.tagsDropped.inc({ farm: farm.name, reason: 'invalid' }, parsed.invalid);
+    if (parsed.overLimit > 0) rt.metrics.tagsDropped.inc({ farm: farm.name, reason: 'too-many' }, parsed.overLimit);
+    rt.log.warn(
+      { farm: farm.name, path: docPath, kept: parsed.tags.length, invalid: parsed.invalid, overLimit: parsed.overLimit, example: parsed.example },
+      `tags dropped: a tag is at most ${MAX_TAG_BYTES} bytes and a file keeps at most ${MAX_TAGS_PER_FILE} tags (the first ones are kept)`,
+    );
+  }
+  return parsed.tags;
 }
 
 /** Replays a fill's non-stored response to a request that waited for it. */

@@ -16,6 +16,7 @@ import type { Farm } from '../farms/farm.js';
 import type { Runtime } from '../runtime.js';
 import { tryFastHit } from './fast-hit.js';
 import { fill, InFlight, sendShared, type FillResult } from './fill.js';
+import { tagHeaderPolicy } from '../tags/headers.js';
 import { clientResponseHeaders, renderRequestHeaders } from './headers.js';
 import type { RefetchResult } from './refetch.js';
 import { isAuthorized, refusalOf, routeInFarm, routeRequest, type FreshnessRule, type Route } from './route.js';
@@ -188,7 +189,7 @@ export function createServeHandler(deps: ServeDeps) {
     }
     log.renderMs = now() - started;
     rt.metrics.renderRequests.inc({ farm: farm.name, outcome: response.statusCode < 500 ? 'ok' : 'error' });
-    const headers = clientResponseHeaders(response.headers, { stripAccel: rt.config.server.accelRedirect !== undefined });
+    const headers = clientResponseHeaders(response.headers, { stripAccel: rt.config.server.accelRedirect !== undefined, hide: tagHeaderPolicy(farm.config.cache).hidden });
     headers[X_CACHE] = 'PASS';
     res.writeHead(response.statusCode, headers);
     try {

@@ -78,14 +78,16 @@ function first(v: string | string[] | undefined): string | undefined {
 
 /**
  * Render response headers for the client: minus hop-by-hop and the `Dispatcher` header, which
- * "never reaches the client" (contract section 3), and `X-Accel-*` when farmgate itself uses
- * X-Accel-Redirect.
+ * "never reaches the client" (contract section 3), `X-Accel-*` when farmgate itself uses
+ * X-Accel-Redirect, and the names in `hide` (cache tag headers, contract section 4a).
  */
-export function clientResponseHeaders(fromRender: IncomingHttpHeaders, opts: { stripAccel?: boolean } = {}): OutgoingHttpHeaders {
+export function clientResponseHeaders(fromRender: IncomingHttpHeaders, opts: { stripAccel?: boolean; hide?: ReadonlySet<string> } = {}): OutgoingHttpHeaders {
   const drop = connectionTokens(fromRender);
   const out: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(fromRender)) {
     if (value === undefined || HOP_BY_HOP.has(name) || drop.has(name) || name === 'dispatcher') continue;
+    // Cache tag headers, unless `exposeTags` (tags/headers.ts).
+    if (opts.hide?.has(name)) continue;
     // With server.accelRedirect, nginx has an internal location on the docroots: a render must
     // not be able to point it at farmgate's files (`.h`, `.stat`) with its own X-Accel-*.
     if (opts.stripAccel && name.startsWith('x-accel-')) continue;

@@ -29,6 +29,7 @@ import { createHash } from 'node:crypto';
 import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { isInternalName } from '../cache/doc-path.js';
+import { decodeTags } from '../cache/sidecars.js';
 import { walkFiles } from '../cache/walk.js';
 import type { Logger } from '../logger.js';
 import { TagFences } from './fences.js';
@@ -41,7 +42,6 @@ import {
   encodeSnapshotHeader,
   type JournalOp,
 } from './journal.js';
-import { sidecarTags } from './sidecar.js';
 import { TagIndex, type IndexStats } from './tag-index.js';
 
 export const SNAPSHOT = 'snapshot.jsonl';
@@ -53,8 +53,8 @@ const COMPACT_MIN_LINES = 20_000;
 const REBUILD_CONCURRENCY = 16;
 
 export interface TagStoreOptions {
-  /** `server.stateDir`: the index lives in `stateDir/tags/…`. */
-  readonly stateDir: string;
+  /** `server.stateDir`: the index lives in `stateDir/tags/…`; undefined = memory only (tests on fakes). */
+  readonly stateDir: string | undefined;
   /** The docroot's real path (symlinks resolved). */
   readonly realDocroot: string;
   readonly log?: Pick<Logger, 'info' | 'warn'>;
@@ -101,7 +101,7 @@ export class TagStore {
   #rejected = 0;
 
   private constructor(opts: TagStoreOptions) {
-    this.dir = tagIndexDir(opts.stateDir, opts.realDocroot);
+    this.dir = opts.stateDir === undefined ? '' : tagIndexDir(opts.stateDir, opts.realDocroot);
     this.realDocroot = opts.realDocroot;
     this.#log = opts.log;
     this.fences = new TagFences(opts.now);
@@ -114,6 +114,7 @@ export class TagStore {
    */
   static async open(opts: TagStoreOptions): Promise<TagStore> {
     const store = new TagStore(opts);
+    if (opts.stateDir === undefined) return store;
     await fs.mkdir(store.dir, { recursive: true });
     // From here on this run is "not stopped cleanly" until close() says otherwise.
     const clean = await fs.rm(path.join(store.dir, CLEAN)).then(
@@ -153,6 +154,7 @@ export class TagStore {
   #apply(op: JournalOp): void {
     applyOp(this.#index, op);
     this.#sinceRebuild?.push(op);
+    if (!this.dir) return;
     if (this.#closed) {
       // A store finishing during shutdown: the saved index no longer matches the docroot.
       void fs.rm(path.join(this.dir, CLEAN), { force: true }).catch(() => undefined);
@@ -217,6 +219,10 @@ export class TagStore {
   /** A clean stop: the journal folded into a snapshot, then the `clean` marker. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    if (!this.dir) {
+      this.#closed = true;
+      return;
+    }
     await this.#ready.catch(() => undefined);
     await this.flush();
     this.#closed = true;
@@ -369,7 +375,7 @@ export class TagStore {
       if (isInternalName(docPath)) continue;
       const task = fs.readFile(abs + '.h', 'utf8').then(
         (text) => {
-          const tags = sidecarTags(text);
+          const tags = decodeTags(text);
           if (tags.length > 0) fresh.set(docPath, tags);
         },
         () => undefined,

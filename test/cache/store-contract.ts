@@ -212,6 +212,26 @@ export function cacheStoreContract(name: string, open: OpenStore): void {
       }
     });
 
+    it('a write the observer no longer admits (a tag invalidated since its render started) is not stored; tags go to the .h', async () => {
+      const { store: s, close } = await fresh();
+      try {
+        const refusing: StoreObserver = { admits: (_p, meta, startedAt) => !(meta.tags ?? []).includes('gone') || startedAt > clock };
+        const { store: r, close: closeR } = await open({ now: () => clock, observer: refusing });
+        try {
+          assert.equal(await store(r, '/t/a.html', 'old', clock - 10, { headers: [], ttlExpiresMs: undefined, tags: ['gone'] }), false);
+          assert.equal(await r.lookup('/t/a.html', 0), undefined);
+          assert.equal(await store(r, '/t/b.html', 'ok', clock - 10, { headers: [], ttlExpiresMs: undefined, tags: ['kept'] }), true);
+          await r.settle();
+        } finally {
+          await closeR();
+        }
+        assert.equal(await store(s, '/t/c.html', 'c', clock - 10, { headers: [['Content-Type', 'text/html']], ttlExpiresMs: undefined, tags: ['x', 'y'] }), true);
+        assert.deepEqual(events.at(-1), 'stored /t/c.html 1');
+      } finally {
+        await close();
+      }
+    });
+
     it('checkDocroot() resolves while the docroot is there', async () => {
       const { store: s, close } = await fresh();
       try {

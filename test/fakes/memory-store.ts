@@ -43,7 +43,7 @@ export class MemoryStore implements CacheStore {
   /** Writes that failed, in order, as the runtime would log them. */
   readonly errors: { op: string; docPath: string; code: string }[] = [];
   readonly #now: () => number;
-  readonly #observer: StoreObserver;
+  #observer: StoreObserver;
   readonly #degradedMs: number;
   readonly #fences: DeletionFences;
   readonly #entries = new Map<string, CachedFile>();
@@ -146,9 +146,9 @@ export class MemoryStore implements CacheStore {
     }
     // As on disk: a file where a folder must be, or a folder where the file must be, refuses it.
     if (!this.#mkdirs(path.dirname(docPath)) || this.dirs.has(docPath)) return false;
-    if (this.#fences.lastDeleted(docPath) >= startedAt) return false;
+    if (this.#fences.lastDeleted(docPath) >= startedAt || this.#observer.admits?.(docPath, meta, startedAt) === false) return false;
     this.files.set(docPath, { data: body, mtimeMs: startedAt });
-    this.files.set(docPath + HEADERS_SUFFIX, { data: Buffer.from(encodeHeaders(meta.headers)), mtimeMs: startedAt });
+    this.files.set(docPath + HEADERS_SUFFIX, { data: Buffer.from(encodeHeaders(meta.headers, meta.tags)), mtimeMs: startedAt });
     if (meta.ttlExpiresMs !== undefined) this.files.set(docPath + TTL_SUFFIX, { data: Buffer.alloc(0), mtimeMs: meta.ttlExpiresMs });
     else this.files.delete(docPath + TTL_SUFFIX);
     this.#entries.delete(docPath);
@@ -170,6 +170,13 @@ export class MemoryStore implements CacheStore {
 
   async checkDocroot(): Promise<void> {
     if (this.gone) throw new Error('docroot / unavailable: ENOENT');
+  }
+
+  async settle(): Promise<void> {}
+
+  /** Who hears about stores and removals from now on (the runtime wires the tag index here). */
+  observe(observer: StoreObserver): void {
+    this.#observer = observer;
   }
 
   async fence(keys: readonly string[]): Promise<void> {

@@ -9,6 +9,7 @@ import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { testClock, type TestClock } from '../helpers/clock.js';
 import { oneFarmYaml } from '../helpers/farmgate.js';
+import { TagStore } from '../../src/tags/tag-store.js';
 import { MemoryStore } from './memory-store.js';
 import { FakeRender } from './render-client.js';
 
@@ -33,7 +34,11 @@ export async function fakeRuntime(cache: Record<string, unknown> = {}, extraYaml
     metrics,
     hot: new HotLayer(1 << 20, 1 << 16),
     now: clock.now,
-    openStore: async () => store,
+    openStore: async (_docroot, _farm, observer) => {
+      store.observe(observer);
+      return store;
+    },
+    openTagIndex: (docroot) => TagStore.open({ stateDir: undefined, realDocroot: docroot }),
     renderClient: () => render,
   });
   return { rt, store, render, clock, metrics };

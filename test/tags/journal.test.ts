@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodeOp, decodeSnapshotEntry, decodeSnapshotHeader, encodeOp, encodeSnapshotEntry, encodeSnapshotHeader } from '../../src/tags/journal.js';
-import { sidecarTags } from '../../src/tags/sidecar.js';
+import { decodeTags as sidecarTags, encodeHeaders } from '../../src/cache/sidecars.js';
 
 describe('tag journal records', () => {
   it('round-trips every operation, tags with quotes, brackets and non-ASCII included', () => {
@@ -37,6 +37,11 @@ describe('tag journal records', () => {
     assert.equal(decodeOp('{"s":1}').ok, false);
     assert.equal(decodeOp('["s","/a.ht').ok, false);
     assert.equal(decodeSnapshotHeader('{"farmgateTags":2,"docroot":"/d","files":0}').ok, false);
+  });
+
+  it('a .h sidecar carries the tags (and no tags key for an untagged file)', () => {
+    assert.equal(encodeHeaders([['Content-Type', 'text/html']]), '{"v":1,"headers":[["Content-Type","text/html"]]}');
+    assert.deepEqual(sidecarTags(encodeHeaders([], ['a', 'b'])), ['a', 'b']);
   });
 
   it('reads tags from a .h sidecar, and nothing from an old or broken one', () => {
