@@ -66,6 +66,18 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['farm'] as const,
       registers,
     }),
+    invalidationRequests: new Counter({
+      name: 'farmgate_invalidation_requests_total',
+      help: 'Invalidation API requests and webhooks, by source (api|webhook) and result (applied|ignored|duplicate|unauthorized|forbidden|bad-request|too-large|method|error|not-recorded).',
+      labelNames: ['source', 'result'] as const,
+      registers,
+    }),
+    webhooks: new Counter({
+      name: 'farmgate_webhooks_total',
+      help: 'CMS webhooks received, by webhook name and result (applied|ignored|duplicate|unauthorized|bad-request|too-large|method|error|not-recorded).',
+      labelNames: ['webhook', 'result'] as const,
+      registers,
+    }),
     tagsDropped: new Counter({
       name: 'farmgate_tags_dropped_total',
       help: 'Tags from render responses not kept: invalid (over 1,024 bytes or control characters) or too-many (past 1,000 per file).',

@@ -6,7 +6,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HotLayer } from '../cache/hot-layer.js';
 import type { Config } from '../config/index.js';
 import { AppError } from '../errors.js';
-import { createFlushHandler, type FlushHandlerDeps } from '../flush/handler.js';
+import { WEBHOOK_PREFIX } from '../config/invalidation-schema.js';
+import { createFlushHandler, type FlushAppliedEvent, type FlushHandlerDeps } from '../flush/handler.js';
+import { createInvalidationApiHandler } from '../invalidation/api.js';
+import { createInvalidator } from '../invalidation/run.js';
+import { createWebhookHandler } from '../invalidation/webhooks/handler.js';
 import { RecentFlushes } from '../flush/recent.js';
 import type { Logger } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics.js';
@@ -75,6 +79,14 @@ export async function createApp(deps: AppDeps): Promise<App> {
     ...(propagation ? { onApplied: (event) => propagation.onApplied(event) } : {}),
   };
   const flush = createFlushHandler(flushDeps);
+  // The invalidation API and CMS webhooks: paths and tags through the same flush machinery.
+  const invalidate = createInvalidator({
+    recent: recentFlushes,
+    ...(propagation ? { publishFlush: (event: FlushAppliedEvent) => propagation.onApplied(event) } : {}),
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+  const invalidationApi = createInvalidationApiHandler({ getRuntime, invalidate, ...(deps.now ? { now: deps.now } : {}) });
+  const webhooks = createWebhookHandler({ getRuntime, invalidate, ...(deps.now ? { now: deps.now } : {}) });
 
   function handlePublic(req: IncomingMessage, res: ServerResponse): void {
     const rt = current;
@@ -85,9 +97,19 @@ export async function createApp(deps: AppDeps): Promise<App> {
       return;
     }
     const q = url.indexOf('?');
-    if ((q < 0 ? url : url.slice(0, q)) === rt.config.flush.path) {
+    const pathname = q < 0 ? url : url.slice(0, q);
+    if (pathname === rt.config.flush.path) {
       flush(req, res).catch((err: unknown) => {
         rt.log.error({ err }, 'flush handler failed');
+        sendError(res, err instanceof AppError ? err : new AppError('FG_FLUSH_IO', (err as Error).message), undefined);
+      });
+      return;
+    }
+    // Answered before farm selection, whatever the Host, never with X-Cache (contract section 4a).
+    const endpoint = pathname === rt.config.invalidation.api?.path ? invalidationApi : pathname.startsWith(WEBHOOK_PREFIX) ? webhooks : undefined;
+    if (endpoint) {
+      endpoint(req, res).catch((err: unknown) => {
+        rt.log.error({ err }, 'invalidation handler failed');
         sendError(res, err instanceof AppError ? err : new AppError('FG_FLUSH_IO', (err as Error).message), undefined);
       });
       return;
