@@ -27,7 +27,7 @@ function yaml(renderUrl: string, extraCache: Record<string, unknown> = {}): stri
 
 async function post(fg: TestFarmgate, body: unknown, headers: Record<string, string> = {}, secret: string | null = SECRET) {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
-  const sig = secret === null ? {} : { 'X-Farmgate-Signature': signBody(text, secret) };
+  const sig: Record<string, string> = secret === null ? {} : { 'X-Farmgate-Signature': signBody(text, secret) };
   const res = await fg.request(API, { method: 'POST', headers: { 'content-type': 'application/json', ...sig, ...headers }, body: text });
   return { status: res.status, headers: res.headers, json: JSON.parse((await res.text()) || 'null') as Record<string, unknown> };
 }
