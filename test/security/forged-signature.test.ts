@@ -50,7 +50,7 @@ describe('forged signatures', () => {
     const body = JSON.stringify({ tags: ['victim'] });
     const hex = createHmac('sha256', SECRET).update(body).digest('hex');
     for (const headers of [
-      {},
+      {} as Record<string, string>,
       { 'X-Farmgate-Signature': signBody(body, WRONG) },
       { 'X-Farmgate-Signature': `sha256=${hex.slice(0, 63)}` },
       { 'X-Farmgate-Signature': `sha256=${'z'.repeat(64)}` },

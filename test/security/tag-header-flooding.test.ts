@@ -18,7 +18,7 @@ describe('tag header flooding', () => {
   before(async () => {
     // ~13 KB of tags: under the 16 KB response-header limit of the render connection.
     const flood = Array.from({ length: 2200 }, (_, i) => `t${i}`).join(' ');
-    render = await startRender((req) => {
+    render = await startRender((req): { headers: Record<string, string>; body: string } => {
       if (req.url === '/content/site/flood.html') return { headers: { 'content-type': 'text/html', 'surrogate-key': `first ${flood}`, xkey: 'x'.repeat(1500) }, body: 'flooded' };
       if (req.url === '/content/site/many.html') return { headers: { 'content-type': 'text/html', 'surrogate-key': Array(40).fill('dup dup,dup').join(' '), 'cache-tag': ['a', 'b', 'a'].join(',') }, body: 'dups' };
       return { headers: { 'content-type': 'text/html' }, body: 'plain' };
