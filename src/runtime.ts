@@ -11,6 +11,7 @@ import type { CacheStore, StoreObserver } from './cache/store.js';
 import { compileFarm, type Farm } from './farms/farm.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import { compileAddressList, type AddressMatcher } from './net/client-address.js';
 import { RenderPool, type RenderClient } from './render/render-client.js';
 import { tagObserver } from './tags/observer.js';
 import { TagStore } from './tags/tag-store.js';
@@ -27,6 +28,13 @@ export interface Runtime {
   /** Tag indexes by docroot, kept across reloads with their stores. */
   readonly tagIndexes: ReadonlyMap<string, TagStore>;
   renderClientFor(farm: Farm): RenderClient;
+  /** The config's address lists, compiled once. */
+  readonly access: {
+    /** `server.trustedProxies`: peers whose X-Forwarded-For is believed. */
+    readonly trusted: AddressMatcher;
+    /** `flush.allowedClients`: who may flush. */
+    readonly allowed: AddressMatcher;
+  };
   readonly log: Logger;
   readonly metrics: Metrics;
   close(): Promise<void>;
@@ -78,6 +86,10 @@ export async function createRuntime(deps: RuntimeDeps): Promise<Runtime> {
     metrics,
     stores,
     tagIndexes,
+    access: {
+      trusted: compileAddressList(config.server.trustedProxies),
+      allowed: compileAddressList(config.flush.allowedClients),
+    },
     cacheFor: (farm) => byFarm.get(farm.name)!,
     tagsFor: (farm) => tagIndexes.get(farm.docroot)!,
     renderClientFor: (farm) => renders.get(farm.name)!,

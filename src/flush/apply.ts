@@ -1,28 +1,15 @@
 /**
- * Applying a parsed flush to the farms it was routed to: per farm, list dir(H), plan, execute,
+ * Applying a flush to the farms it was routed to: per farm, fence, list dir(H), plan, execute,
  * log the lines a Dispatcher user recognises and count. Then invalidate-and-refetch.
- * Used by the HTTP handler and, for flushes received from other servers, by propagation.
+ * The steps of run-flush.ts, which every door goes through.
  */
 import path from 'node:path';
 import { AppError } from '../errors.js';
 import type { FlushRoute } from '../farms/select.js';
 import type { Runtime } from '../runtime.js';
-import type { RefetchResult, Refetcher } from '../serve/refetch.js';
 import { executePlan } from './execute.js';
-import type { FlushRequest } from './parse.js';
+import type { FarmOutcome, FlushRequest, RefetchResult, Refetcher } from './types.js';
 import { listingFolder, planFences, planFlush } from './plan.js';
-
-export interface FarmOutcome {
-  readonly farm: string;
-  /** The `flushRoutes` glob that sent the flush here. */
-  readonly route: string;
-  readonly deleted: string[];
-  readonly touched: string[];
-  /** Set when this farm's flush failed (I/O); the flush is then answered 500. */
-  readonly error?: string;
-  refetch: RefetchResult[];
-  readonly ms: number;
-}
 
 export interface ApplyResult {
   readonly outcomes: FarmOutcome[];
@@ -35,10 +22,16 @@ export interface ApplyResult {
  * fails does not stop the others (each is idempotent; the caller answers 500 and the sender
  * retries).
  */
-export async function applyFlush(rt: Runtime, flush: FlushRequest, routes: readonly FlushRoute[], at: number): Promise<ApplyResult> {
+export async function applyFlush(
+  rt: Runtime,
+  flush: FlushRequest,
+  routes: readonly FlushRoute[],
+  at: number,
+  /** The `action` label of farmgate_flushes_total (`cold` for a cold flush). */
+  action = flush.action.toLowerCase(),
+): Promise<ApplyResult> {
   const outcomes: FarmOutcome[] = [];
   let failure: AppError | undefined;
-  const action = flush.action.toLowerCase();
   for (const { farm, glob } of routes) {
     const started = performance.now();
     const cache = rt.cacheFor(farm);

@@ -13,7 +13,7 @@ import type { Farm } from '../farms/farm.js';
 import { routeFlush } from '../farms/select.js';
 import { DocrootReader, join } from './docroot-reader.js';
 import { statDocPath } from './execute.js';
-import type { FlushAction, FlushScope } from './parse.js';
+import type { FlushAction, FlushScope } from './types.js';
 import { listingFolder, planFlush, type FlushPlan } from './plan.js';
 
 export interface ExplainInput {

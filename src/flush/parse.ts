@@ -9,22 +9,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { decodeDocPath, toDocPath } from '../cache/doc-path.js';
 import { AppError } from '../errors.js';
-
-export const FLUSH_ACTIONS = ['Activate', 'Deactivate', 'Delete', 'Test'] as const;
-export type FlushAction = (typeof FLUSH_ACTIONS)[number];
-export type FlushScope = 'ResourceOnly' | undefined;
-
-export interface FlushRequest {
-  readonly action: FlushAction;
-  /** `ResourceOnly`: delete the handle's files, touch no `.stat`. */
-  readonly scope: FlushScope;
-  /** Decoded, validated, absolute; no trailing slash except the root `/`. */
-  readonly handle: string;
-  /** What `flushRoutes` globs are matched against (decoded and validated like the handle). */
-  readonly routingKey: string;
-  /** Invalidate-and-refetch URIs (path with optional query), only for Activate with a text/plain body. */
-  readonly refetch: readonly string[];
-}
+import { FLUSH_ACTIONS, type FlushAction, type FlushRequest, type FlushScope } from './types.js';
 
 export type ParseResult = { ok: true; flush: FlushRequest } | { ok: false; error: AppError };
 

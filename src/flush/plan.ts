@@ -16,7 +16,7 @@
  */
 import { planStatTouches } from '../cache/stat-files.js';
 import type { ListingEntry } from '../cache/store.js';
-import type { FlushAction, FlushScope } from './parse.js';
+import type { FlushAction, FlushScope } from './types.js';
 
 
 export interface PlannedDelete {

@@ -6,8 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppError } from '../errors.js';
-import type { FarmOutcome } from './apply.js';
-import type { FlushRequest } from './parse.js';
+import type { FarmOutcome, FlushRequest } from './types.js';
 
 export const FARMS_HEADER = 'X-Farmgate-Farms';
 
@@ -26,6 +25,8 @@ export interface FlushResponseJson {
     touched: readonly string[];
     refetch: readonly { uri: string; ok: boolean; status?: number; error?: string }[];
     ms: number;
+    /** Set when this farm's flush failed. */
+    error?: string;
   }[];
   readonly ms: number;
 }
@@ -37,7 +38,15 @@ export function flushJson(flush: FlushRequest, outcomes: readonly FarmOutcome[],
     handle: flush.handle,
     routingKey: flush.routingKey,
     unrouted,
-    farms: outcomes.map((o) => ({ farm: o.farm, route: o.route, deleted: o.deleted, touched: o.touched, refetch: o.refetch, ms: o.ms })),
+    farms: outcomes.map((o) => ({
+      farm: o.farm,
+      route: o.route,
+      deleted: o.deleted,
+      touched: o.touched,
+      refetch: o.refetch,
+      ms: o.ms,
+      ...(o.error !== undefined ? { error: o.error } : {}),
+    })),
     ms,
   };
 }

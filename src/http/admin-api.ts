@@ -7,10 +7,9 @@ import { TMP_MARKER } from '../cache/doc-path.js';
 import { walkFiles } from '../cache/walk.js';
 import { AppError } from '../errors.js';
 import { explainFlush, type ExplainReport } from '../flush/explain.js';
-import { executeFlush, type FlushHandlerDeps } from '../flush/handler.js';
 import { parseFlush } from '../flush/parse.js';
-import type { RecentFlush, RecentFlushes } from '../flush/recent.js';
 import type { FlushResponseJson } from '../flush/respond.js';
+import type { RunFlush } from '../flush/run-flush.js';
 import type { Metrics } from '../metrics.js';
 import type { Runtime } from '../runtime.js';
 
@@ -91,10 +90,6 @@ export async function farmsStatus(rt: Runtime, metrics: Metrics): Promise<FarmSt
   );
 }
 
-export function recentFlushes(recent: RecentFlushes): readonly RecentFlush[] {
-  return recent.list();
-}
-
 /** Validates explain/flush input the way the flush endpoint validates its headers. */
 function toFlushRequest(rt: Runtime, input: Record<string, unknown>) {
   const str = (k: string) => (typeof input[k] === 'string' && input[k] !== '' ? (input[k] as string) : undefined);
@@ -115,9 +110,10 @@ export async function explain(rt: Runtime, input: Record<string, unknown>): Prom
   return explainFlush(rt.farms, { handle: flush.handle, routingKey: flush.routingKey, action: flush.action, scope: flush.scope });
 }
 
-export async function flushFromAdmin(deps: FlushHandlerDeps, rt: Runtime, input: Record<string, unknown>): Promise<FlushResponseJson> {
-  const flush = toFlushRequest(rt, input);
-  return executeFlush(deps, rt, flush, 'admin');
+export async function flushFromAdmin(runFlush: RunFlush, rt: Runtime, input: Record<string, unknown>): Promise<FlushResponseJson> {
+  const run = await runFlush(rt, toFlushRequest(rt, input), { door: 'admin', client: 'admin' });
+  if (!run.ok) throw run.error;
+  return run.json;
 }
 
 /** Reads a small JSON or form-encoded body. */

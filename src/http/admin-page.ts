@@ -2,7 +2,7 @@
  * The admin page (`GET /admin`): plain server-rendered HTML of the same data as /admin/api,
  * plus a small script for the explain, flush, hold and release forms. No framework, no build.
  */
-import type { RecentFlush } from '../flush/recent.js';
+import type { RecentFlush } from '../flush/types.js';
 import type { FarmStatus, ServerStatus } from './admin-api.js';
 
 export interface AdminPageData {
@@ -62,13 +62,13 @@ function flushRows(flushes: readonly RecentFlush[]): string {
     .map(
       (f) => `<tr>
   <td><time>${esc(f.time)}</time></td>
-  <td>${esc(f.origin)}</td>
+  <td>${esc(f.origin)}${f.door === 'http' || f.door === 'admin' ? '' : ` <span class="tag">${esc(f.door)}</span>`}</td>
   <td>${esc(f.action)}${f.scope ? ` <span class="tag">${esc(f.scope)}</span>` : ''}</td>
   <td><code>${esc(f.handle)}</code></td>
   <td>${esc(f.farms.join(', ')) || '<em>unrouted</em>'}</td>
-  <td class="num">${f.touched ?? '–'}</td>
-  <td class="num">${f.deleted ?? '–'}</td>
-  <td class="num">${f.ms ?? '–'}</td>
+  <td class="num">${f.touched}</td>
+  <td class="num">${f.deleted}</td>
+  <td class="num">${f.ms}</td>
   <td>${f.result === 'ok' ? '<span class="ok">ok</span>' : `<span class="bad">${esc(f.result)}</span>`}</td>
 </tr>`,
     )

@@ -9,8 +9,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '../errors.js';
-import type { FlushHandlerDeps } from '../flush/handler.js';
-import type { RecentFlush, RecentFlushes } from '../flush/recent.js';
+import type { RecentFlushes } from '../flush/recent.js';
+import type { RunFlush } from '../flush/run-flush.js';
 import type { Metrics } from '../metrics.js';
 import { handlePropagationAdmin } from '../propagation/admin-routes.js';
 import type { Propagation } from '../propagation/index.js';
@@ -25,8 +25,8 @@ export interface AdminDeps {
   readonly ready?: () => boolean;
   /** Web farm propagation, when on: /admin/api/servers, hold and release. */
   readonly propagation?: Propagation;
-  /** The flush pipeline's dependencies, for the admin flush form. */
-  readonly flush?: FlushHandlerDeps;
+  /** The flush operation, for the admin flush form. */
+  readonly runFlush?: RunFlush;
   readonly recentFlushes?: RecentFlushes;
 }
 
@@ -56,26 +56,8 @@ export function createAdminHandler(deps: AdminDeps) {
     return (await deps.propagation.servers()).map((s) => ({ ...s, lag: s.lag ?? 0 }));
   };
 
-  /** Local flushes and the events applied from other servers, newest first. */
-  const flushes = (): RecentFlush[] => {
-    const local = deps.recentFlushes?.list() ?? [];
-    const remote: RecentFlush[] = (deps.propagation?.history() ?? [])
-      .filter((h) => h.result === 'applied' || h.result === 'failed')
-      .map((h) => ({
-        time: new Date(h.at).toISOString(),
-        origin: h.origin ?? '?',
-        action: h.action ?? '?',
-        scope: undefined,
-        handle: h.handle ?? '?',
-        path: h.handle ?? '?',
-        farms: h.farms ?? [],
-        touched: null,
-        deleted: null,
-        ms: null,
-        result: h.result === 'applied' ? 'ok' : (h.error ?? 'failed'),
-      }));
-    return [...local, ...remote].sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0)).slice(0, 200);
-  };
+  /** Flushes applied here through every door (local, propagated, cold), newest first. */
+  const flushes = () => deps.recentFlushes?.list() ?? [];
 
   return (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://admin');
@@ -165,10 +147,10 @@ export function createAdminHandler(deps: AdminDeps) {
         res.setHeader('allow', 'POST');
         return json(405, { error: 'use POST' });
       }
-      if (!deps.flush) return json(503, { error: 'flushing is not available here' });
-      const flushDeps = deps.flush;
+      if (!deps.runFlush) return json(503, { error: 'flushing is not available here' });
+      const runFlush = deps.runFlush;
       void readAdminInput(req)
-        .then((i) => flushFromAdmin(flushDeps, rt, i))
+        .then((i) => flushFromAdmin(runFlush, rt, i))
         .then((r) => json(200, r), fail);
       return;
     }

@@ -7,18 +7,18 @@ import { HotLayer } from '../cache/hot-layer.js';
 import type { Config } from '../config/index.js';
 import { AppError } from '../errors.js';
 import { WEBHOOK_PREFIX } from '../config/invalidation-schema.js';
-import { createFlushHandler, type FlushAppliedEvent, type FlushHandlerDeps } from '../flush/handler.js';
+import { createFlushHandler } from '../flush/handler.js';
 import { createInvalidationApiHandler } from '../invalidation/api.js';
 import { createInvalidator } from '../invalidation/run.js';
 import { createWebhookHandler } from '../invalidation/webhooks/handler.js';
 import { RecentFlushes } from '../flush/recent.js';
+import { createFlushRunner } from '../flush/run-flush.js';
 import type { Logger } from '../logger.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { createPropagation, type Propagation, type PropagationTuning } from '../propagation/index.js';
 import { createRuntime, type Runtime } from '../runtime.js';
 import { createServeHandler } from '../serve/handler.js';
 import { sendError } from '../serve/send.js';
-import { compileAddressList } from './client-address.js';
 import { createAdminHandler } from './admin.js';
 
 export interface AppDeps {
@@ -52,37 +52,38 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const memory = deps.config.server.memory;
   const hot = new HotLayer(memory.maxBytes, memory.maxEntryBytes);
   let current = await createRuntime({ config: deps.config, log: deps.log, metrics, hot, ...(deps.now ? { now: deps.now } : {}) });
-  let trusted = compileAddressList(deps.config.server.trustedProxies);
   const getRuntime = () => current;
 
   const serve = createServeHandler({
     getRuntime,
-    isTrustedPeer: (_rt, peer) => trusted(peer),
+    isTrustedPeer: (rt, peer) => rt.access.trusted(peer),
     ...(deps.now ? { now: deps.now } : {}),
   });
   const recentFlushes = new RecentFlushes();
-  const propagation =
-    deps.config.propagation.mode === 'redis'
-      ? createPropagation({
-          config: deps.config,
-          log: deps.log,
-          metrics,
-          getRuntime,
-          refetch: serve.refetch,
-          ...(deps.propagation ? { tuning: deps.propagation } : {}),
-        })
-      : undefined;
-  const flushDeps: FlushHandlerDeps = {
-    getRuntime,
+  // One flush operation for every door: the endpoint, the admin API, propagation, the cold flush.
+  let propagation: Propagation | undefined;
+  const runFlush = createFlushRunner({
     refetch: serve.refetch,
     recent: recentFlushes,
-    ...(propagation ? { onApplied: (event) => propagation.onApplied(event) } : {}),
-  };
-  const flush = createFlushHandler(flushDeps);
+    ...(deps.now ? { now: deps.now } : {}),
+    ...(deps.config.propagation.mode === 'redis' ? { publish: (event) => propagation!.onApplied(event) } : {}),
+  });
+  if (deps.config.propagation.mode === 'redis') {
+    propagation = createPropagation({
+      config: deps.config,
+      log: deps.log,
+      metrics,
+      getRuntime,
+      runFlush,
+      ...(deps.now ? { now: deps.now } : {}),
+      ...(deps.propagation ? { tuning: deps.propagation } : {}),
+    });
+  }
+  const flush = createFlushHandler({ getRuntime, runFlush });
   // The invalidation API and CMS webhooks: paths and tags through the same flush machinery.
   const invalidate = createInvalidator({
     recent: recentFlushes,
-    ...(propagation ? { publishFlush: (event: FlushAppliedEvent) => propagation.onApplied(event) } : {}),
+    runFlush,
     ...(deps.now ? { now: deps.now } : {}),
   });
   const invalidationApi = createInvalidationApiHandler({ getRuntime, invalidate, ...(deps.now ? { now: deps.now } : {}) });
@@ -120,7 +121,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const handleAdmin = createAdminHandler({
     getRuntime,
     metrics,
-    flush: flushDeps,
+    runFlush,
     recentFlushes,
     ...(propagation ? { propagation, ready: () => propagation.ready() } : {}),
   });
@@ -146,7 +147,6 @@ export async function createApp(deps: AppDeps): Promise<App> {
         tagIndexes: previous.tagIndexes,
         ...(deps.now ? { now: deps.now } : {}),
       });
-      trusted = compileAddressList(config.server.trustedProxies);
       // Let requests in flight on the old runtime finish before its pools close (and the tag
       // indexes of docroots no farm uses any more).
       const next = current;

@@ -11,7 +11,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '../errors.js';
 import { readBody } from '../flush/read-body.js';
-import { clientAddress, compileAddressList, type AddressMatcher } from '../http/client-address.js';
+import { clientAddress, type AddressMatcher } from '../net/client-address.js';
 import type { Runtime } from '../runtime.js';
 import { RecentKeys } from './webhooks/dedupe.js';
 import { API_MAX_AGE_MS, parseInvalidation } from './request.js';
@@ -32,17 +32,12 @@ interface Lists {
   readonly trusted: AddressMatcher;
   readonly allowed: AddressMatcher | undefined;
 }
-const lists = new WeakMap<object, Lists>();
 
+/** The runtime's compiled lists; `allowed` only when `flush.allowedClients` is not the default. */
 function accessLists(rt: Runtime): Lists {
-  let l = lists.get(rt.config);
-  if (!l) {
-    const allowed = rt.config.flush.allowedClients;
-    const isDefault = allowed.length === DEFAULT_ALLOWED.length && DEFAULT_ALLOWED.every((a) => allowed.includes(a));
-    l = { trusted: compileAddressList(rt.config.server.trustedProxies), allowed: isDefault ? undefined : compileAddressList(allowed) };
-    lists.set(rt.config, l);
-  }
-  return l;
+  const allowed = rt.config.flush.allowedClients;
+  const isDefault = allowed.length === DEFAULT_ALLOWED.length && DEFAULT_ALLOWED.every((a) => allowed.includes(a));
+  return { trusted: rt.access.trusted, allowed: isDefault ? undefined : rt.access.allowed };
 }
 
 export function createInvalidationApiHandler(deps: ApiHandlerDeps) {

@@ -13,10 +13,9 @@
 import type { CacheStore } from '../cache/store.js';
 import { AppError } from '../errors.js';
 import { routeFlush } from '../farms/select.js';
-import { applyFlush } from '../flush/apply.js';
-import type { FlushAppliedEvent } from '../flush/handler.js';
-import type { FlushRequest } from '../flush/parse.js';
 import type { RecentFlushes } from '../flush/recent.js';
+import type { RunFlush } from '../flush/run-flush.js';
+import type { FlushDoor, FlushRequest } from '../flush/types.js';
 import type { Runtime } from '../runtime.js';
 import { invalidateTags } from './apply-tags.js';
 import type { Invalidation } from './request.js';
@@ -33,8 +32,8 @@ export interface TagsAppliedEvent {
 
 export interface InvalidatorDeps {
   readonly recent?: RecentFlushes;
-  /** Records a path flush for the web farm (the flush endpoint's hook). */
-  readonly publishFlush?: (event: FlushAppliedEvent) => Promise<void>;
+  /** The flush operation (flush/run-flush.ts): each path goes through it, recorded and published as a flush. */
+  readonly runFlush: RunFlush;
   /** Records a tag invalidation for the web farm. */
   readonly publishTags?: (event: TagsAppliedEvent) => Promise<void>;
   readonly now?: () => number;
@@ -72,19 +71,16 @@ export function createInvalidator(deps: InvalidatorDeps): Invalidator {
 
     for (const { path, routes } of routed) {
       if (routes.length === 0) continue;
+      // A path is a flush: the same operation, recording, metrics and web-farm event as one from AEM.
       const flush: FlushRequest = { action: inv.action, scope: undefined, handle: path, routingKey: path, refetch: [] };
-      const t0 = performance.now();
-      const applied = await applyFlush(rt, flush, routes, at);
-      rt.metrics.flushDuration.observe((performance.now() - t0) / 1000);
-      for (const o of applied.outcomes) {
+      const run = await deps.runFlush(rt, flush, { door: source.door, client: source.client, ...(inv.farms ? { farms: inv.farms } : {}) });
+      for (const o of run.json.farms) {
         const a = farmAcc(o.farm);
         a.paths.push(path);
         o.deleted.forEach((d) => a.deleted.add(d));
         o.touched.forEach((t) => a.touched.add(t));
       }
-      record(deps, rt, source.client, inv.action, path, path, applied.outcomes.map((o) => o.farm), applied.outcomes.reduce((n, o) => n + o.touched.length, 0), applied.outcomes.reduce((n, o) => n + o.deleted.length, 0), performance.now() - t0, applied.failure, at);
-      if (applied.failure) failure ??= applied.failure;
-      else await publish(() => deps.publishFlush?.({ flush, at, farms: routes.map((r) => r.farm.name) }));
+      if (!run.ok) failure ??= run.error;
     }
 
     if (inv.tags.length > 0) {
@@ -117,7 +113,7 @@ export function createInvalidator(deps: InvalidatorDeps): Invalidator {
       }
       const deleted = [...done.values()].reduce((n, r) => n + (r instanceof Error ? 0 : r.deleted.length), 0);
       rt.metrics.flushDuration.observe((performance.now() - t0) / 1000);
-      record(deps, rt, source.client, inv.action, `tags: ${inv.tags.join(' ')}`, '', farms.map((f) => f.name), 0, deleted, performance.now() - t0, failure, at);
+      record(deps, rt, source.door, inv.action, `tags: ${inv.tags.join(' ')}`, '', farms.map((f) => f.name), 0, deleted, performance.now() - t0, failure, at);
       if (!failure) await publish(() => deps.publishTags?.({ tags: inv.tags, action: inv.action, farms: inv.farms, at }));
     }
     if (failure) throw failure;
@@ -144,7 +140,7 @@ async function publish(send: () => Promise<void> | undefined): Promise<void> {
 function record(
   deps: InvalidatorDeps,
   rt: Runtime,
-  _client: string,
+  door: FlushDoor,
   action: string,
   handle: string,
   path: string,
@@ -158,6 +154,7 @@ function record(
   deps.recent?.record({
     time: new Date(at).toISOString(),
     origin: rt.config.server.name,
+    door,
     action,
     scope: undefined,
     handle,

@@ -1,19 +1,14 @@
 /**
- * Applying an event received from another server, through the same route → plan → execute
- * steps as a local flush (`routeFlush` + `applyFlush`, then `refetchAll`), routed by this
- * server's own `flushRoutes`. It never calls the propagation hook, so an applied event is never
- * published again.
+ * Applying an event received from another server: the flush operation itself (run-flush.ts,
+ * door `propagation`), routed by this server's own `flushRoutes`. It is never published again.
  *
- * A failing event (its farm's docroot unwritable or gone, a full disk) is retried with backoff, then
- * recorded as failed; the caller goes on with the next event. Neither AEM's strict FIFO (one
+ * A failing event (its farm's docroot unwritable or gone, a full disk) is retried with backoff,
+ * then recorded as failed; the caller goes on with the next event. Neither AEM's strict FIFO (one
  * poison item blocks the queue) nor Umbraco's log-and-skip (peers §0 lesson 4).
  */
-import { applyFlush, refetchAll } from '../flush/apply.js';
-import { routeFlush } from '../farms/select.js';
+import type { FlushRetry, RunFlush } from '../flush/run-flush.js';
 import type { Runtime } from '../runtime.js';
-import type { Refetcher } from '../serve/refetch.js';
 import { toFlushRequest, type FlushEvent } from './event.js';
-
 
 /**
  * Pure: the backoff schedule, exponential from `baseMs` by `factor`, capped at `maxMs`.
@@ -34,44 +29,17 @@ export interface RemoteOutcome {
   readonly error: string | undefined;
 }
 
-/** One attempt: route, apply, refetch. Throws when any farm's flush failed. */
-export async function applyRemoteOnce(rt: Runtime, event: FlushEvent, refetch: Refetcher, at: number): Promise<string[]> {
-  const flush = toFlushRequest(event);
-  const routes = routeFlush(rt.farms, flush.routingKey);
-  if (routes.length === 0) return [];
-  const applied = await applyFlush(rt, flush, routes, at);
-  if (applied.failure) throw applied.failure;
-  if (flush.refetch.length > 0) await refetchAll(rt, routes, applied.outcomes, flush.refetch, refetch);
-  return routes.map((r) => r.farm.name);
-}
+/** Applies events through the flush operation; the runtime is read per attempt (a reload between attempts is honoured). */
+export type ApplyEvent = (event: FlushEvent, retry: FlushRetry) => Promise<RemoteOutcome>;
 
-/**
- * Applies with retries. `getRuntime` is read per attempt, so a config reload between attempts
- * is honoured. `sleep` is injectable so the schedule is testable without waiting.
- */
-export async function applyRemote(opts: {
-  getRuntime: () => Runtime;
-  event: FlushEvent;
-  refetch: Refetcher;
-  retryDelaysMs: readonly number[];
-  now: () => number;
-  sleep: (ms: number) => Promise<void>;
-  shouldStop?: () => boolean;
-}): Promise<RemoteOutcome> {
-  let error: string | undefined;
-  for (let attempt = 0; attempt <= opts.retryDelaysMs.length; attempt++) {
-    if (attempt > 0) {
-      await opts.sleep(opts.retryDelaysMs[attempt - 1]!);
-      if (opts.shouldStop?.()) break;
-    }
+export function eventApplier(runFlush: RunFlush, getRuntime: () => Runtime): ApplyEvent {
+  return async (event, retry) => {
     try {
-      // The receiver's own clock: a page rendered here before this moment must go stale, and
-      // the origin's clock may be behind ours.
-      const farms = await applyRemoteOnce(opts.getRuntime(), opts.event, opts.refetch, opts.now());
-      return { farms, attempts: attempt + 1, error: undefined };
+      const run = await runFlush(getRuntime, toFlushRequest(event), { door: 'propagation', client: event.origin, origin: event.origin }, retry);
+      const farms = run.json.farms.map((f) => f.farm);
+      return { farms: run.ok ? farms : [], attempts: run.attempts, error: run.ok ? undefined : run.error.message };
     } catch (err) {
-      error = (err as Error).message;
+      return { farms: [], attempts: 1, error: (err as Error).message };
     }
-  }
-  return { farms: [], attempts: opts.retryDelaysMs.length + 1, error };
+  };
 }

@@ -9,9 +9,8 @@
  */
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import type { Runtime } from '../runtime.js';
-import type { Refetcher } from '../serve/refetch.js';
-import { applyRemote } from './apply-remote.js';
+import type { ApplyEvent } from './apply-remote.js';
+import type { SessionView } from './session.js';
 import { decodeEntry, type FlushEvent } from './event.js';
 import { isNoGroup, type StreamClient, type StreamEntry } from './stream.js';
 
@@ -36,20 +35,16 @@ export interface ConsumerDeps {
   readonly secret: string;
   readonly log: Logger;
   readonly metrics: Metrics;
-  readonly getRuntime: () => Runtime;
-  readonly refetch: Refetcher;
+  /** Applies one event (run-flush, door `propagation`). */
+  readonly apply: ApplyEvent;
   readonly retryDelaysMs: readonly number[];
   readonly blockMs: number;
   readonly batch: number;
   readonly now: () => number;
-  readonly isJoined: () => boolean;
-  /** Resolves when joined (or stopping). */
-  readonly whenJoined: () => Promise<void>;
+  /** Joined? Held? (propagation/session.ts) */
+  readonly session: SessionView;
   /** A NOGROUP reply: the session must join again. */
   readonly onLostGroup: () => void;
-  readonly isHeld: () => boolean;
-  /** Resolves on release (or stopping). */
-  readonly whenReleased: () => Promise<void>;
   readonly coldFlush: (reason: string) => Promise<void>;
   readonly onRead: () => void;
 }
@@ -93,13 +88,13 @@ export class Consumer {
   async #run(): Promise<void> {
     const d = this.#d;
     while (!this.#stopping) {
-      if (!d.isJoined()) {
-        await d.whenJoined();
+      if (!d.session.active) {
+        await d.session.whenJoined();
         this.#cursor = '0';
         continue;
       }
-      if (d.isHeld()) {
-        await d.whenReleased();
+      if (d.session.holding) {
+        await d.session.whenReleased();
         this.#cursor = '0';
         continue;
       }
@@ -132,7 +127,7 @@ export class Consumer {
     const d = this.#d;
     for (const entry of entries) {
       if (this.#stopping) return;
-      if (d.isHeld()) {
+      if (d.session.holding) {
         // Held mid-batch: the rest stay pending in the group and are read again on release.
         this.#cursor = '0';
         return;
@@ -166,12 +161,8 @@ export class Consumer {
         await d.client.ack(d.group, [entry.id]);
         continue;
       }
-      const outcome = await applyRemote({
-        getRuntime: d.getRuntime,
-        event,
-        refetch: d.refetch,
-        retryDelaysMs: d.retryDelaysMs,
-        now: d.now,
+      const outcome = await d.apply(event, {
+        delaysMs: d.retryDelaysMs,
         sleep: (ms) => this.#sleep(ms),
         shouldStop: () => this.#stopping,
       });

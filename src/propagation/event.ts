@@ -8,7 +8,8 @@
  * refused before its payload is parsed (http-cache-semantics `toObject()` → `{ v: 1, … }`).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { parseHandle, type FlushAction, type FlushRequest, type FlushScope } from '../flush/parse.js';
+import { parseHandle } from '../flush/parse.js';
+import type { FlushAction, FlushRequest, FlushScope } from '../flush/types.js';
 
 export const EVENT_VERSION = '1';
 

@@ -8,20 +8,21 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/index.js';
-import type { FlushAppliedEvent } from '../flush/handler.js';
+import type { RunFlush } from '../flush/run-flush.js';
+import { COLD_FLUSH } from '../flush/run-flush.js';
+import type { FlushAppliedEvent } from '../flush/types.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Runtime } from '../runtime.js';
-import type { Refetcher } from '../serve/refetch.js';
-import { DEFAULT_RETRY_DELAYS_MS } from './apply-remote.js';
-import { coldFlush } from './cold-flush.js';
+import { DEFAULT_RETRY_DELAYS_MS, eventApplier } from './apply-remote.js';
 import { Consumer, type HistoryRecord } from './consumer.js';
 import { encodeEvent, toEvent } from './event.js';
 import { Outbox } from './outbox.js';
 import { joinDecision, LocalStateFile, lagEvents, trimmedUnread } from './position.js';
 import { Publisher } from './publisher.js';
 import { Registry, serverViews, type ControlOp, type HeartbeatRecord, type ServerView } from './registry.js';
-import { minIdFor, StreamClient } from './stream.js';
+import { Session } from './session.js';
+import { minIdFor, RedisStreamClient, type StreamClient } from './stream.js';
 
 export type { ServerView } from './registry.js';
 export type { HistoryRecord } from './consumer.js';
@@ -45,9 +46,12 @@ export interface PropagationDeps {
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly getRuntime: () => Runtime;
-  readonly refetch: Refetcher;
+  /** The flush operation: received events and cold flushes go through it. */
+  readonly runFlush: RunFlush;
   readonly now?: () => number;
   readonly tuning?: PropagationTuning;
+  /** The stream client (default: ioredis on `propagation.redis.url`); unit tests pass a fake. */
+  readonly client?: StreamClient;
 }
 
 export interface ColdFlushRecord {
@@ -104,63 +108,53 @@ export function createPropagation(deps: PropagationDeps): Propagation {
   const secret = config.propagation.secret ?? '';
   const instance = randomUUID();
 
-  const client = new StreamClient({ url, stream, name });
+  const client = deps.client ?? new RedisStreamClient({ url, stream, name });
   const registry = new Registry(client);
   const local = new LocalStateFile(config.server.stateDir);
+  const session = new Session();
   let outbox: Outbox | undefined;
   let publisher: Publisher | undefined;
   let consumer: Consumer | undefined;
 
-  let joined = false;
-  let held = false;
-  let stopping = false;
-  let published = 0;
-  let lastReadAt: number | undefined;
-  let selfLag: number | null = null;
+  // What this server has seen, for status() and the heartbeat record.
+  const seen = { published: 0, lastReadAt: undefined as number | undefined, selfLag: null as number | null, coldFlushCount: 0 };
+  const coldFlushes: ColdFlushRecord[] = [];
   let joining: Promise<void> | undefined;
   let heartbeatTimer: NodeJS.Timeout | undefined;
-  const coldFlushes: ColdFlushRecord[] = [];
-  let coldFlushCount = 0;
-  let joinWaiters: (() => void)[] = [];
-  let releaseWaiters: (() => void)[] = [];
   let lastRedisError = '';
 
-  const wakeAll = (list: (() => void)[]) => list.splice(0).forEach((w) => w());
-
-  client.cmd.on('error', (err: Error) => {
+  client.on('error', (err: Error) => {
     if (err.message !== lastRedisError) log.warn({ err: err.message }, 'redis connection error');
     lastRedisError = err.message;
   });
-  client.reader.on('error', () => undefined);
-  client.cmd.on('close', () => {
-    if (joined) log.warn('redis connection lost: flushes go to the local outbox until it returns');
-    joined = false;
+  client.on('close', () => {
+    if (session.joined) log.warn('redis connection lost: flushes go to the local outbox until it returns');
+    session.lose();
   });
-  client.cmd.on('ready', () => {
+  client.on('ready', () => {
     lastRedisError = '';
     void join();
   });
 
   async function doColdFlush(reason: string): Promise<void> {
     const at = now();
-    const done = await coldFlush(deps.getRuntime(), at);
-    coldFlushCount++;
+    const run = await deps.runFlush(deps.getRuntime(), COLD_FLUSH, { door: 'cold', client: name, reason });
+    seen.coldFlushCount++;
     metrics.propagationColdFlushes.inc();
-    coldFlushes.push({ at: new Date(at).toISOString(), reason, farms: done.farms });
+    coldFlushes.push({ at: new Date(at).toISOString(), reason, farms: run.json.farms.filter((f) => !f.error).map((f) => f.farm) });
     if (coldFlushes.length > 20) coldFlushes.shift();
-    log.warn({ reason, farms: done.farms, errors: done.errors }, 'cold flush: touched the root .stat of every farm');
   }
 
   /** After a (re)connect: epoch, group, replay, retention check; then publish and read. */
   function join(): Promise<void> {
-    if (stopping || !outbox) return Promise.resolve();
+    if (session.stopping || !outbox) return Promise.resolve();
     joining ??= (async () => {
       try {
         const epoch = await client.epoch(randomUUID());
         const known = local.state.epoch;
         const groups = await client.groups();
         const mine = groups.find((g) => g.name === name);
-        const decision = joinDecision({ knownEpoch: known, epoch, groupExists: mine !== undefined, lastReadAt, now: now(), replayWindowMs });
+        const decision = joinDecision({ knownEpoch: known, epoch, groupExists: mine !== undefined, lastReadAt: seen.lastReadAt, now: now(), replayWindowMs });
         if (known !== undefined && known !== epoch) {
           log.warn({ was: known, now: epoch }, 'the flush stream was recreated (Redis lost its data): reading the new one from its start');
           await publisher!.replay();
@@ -169,9 +163,8 @@ export function createPropagation(deps: PropagationDeps): Propagation {
         if (known !== epoch) await local.update({ epoch });
         if (decision.coldFlush) await doColdFlush(decision.coldFlush);
         else if (mine) await checkRetention();
-        joined = true;
         consumer?.rewind();
-        wakeAll(joinWaiters);
+        session.join();
         publisher!.kick();
         void heartbeat();
       } catch (err) {
@@ -198,8 +191,8 @@ export function createPropagation(deps: PropagationDeps): Propagation {
   }
 
   async function heartbeat(): Promise<void> {
-    if (stopping || !client.ready) return;
-    if (!joined) {
+    if (session.stopping || !client.ready) return;
+    if (!session.joined) {
       await join();
       return;
     }
@@ -215,8 +208,8 @@ export function createPropagation(deps: PropagationDeps): Propagation {
         instance,
         heartbeatAt: now(),
         heartbeatMs,
-        held,
-        coldFlushes: coldFlushCount,
+        held: session.held,
+        coldFlushes: seen.coldFlushCount,
         lastColdFlush: coldFlushes.length > 0 ? { at: Date.parse(coldFlushes.at(-1)!.at), reason: coldFlushes.at(-1)!.reason } : null,
         failedEvents: consumer?.counts.failed ?? 0,
         rejectedEvents: consumer?.counts.rejected ?? 0,
@@ -226,7 +219,7 @@ export function createPropagation(deps: PropagationDeps): Propagation {
       const groups = await client.groups();
       for (const g of groups) metrics.propagationLag.set({ server: g.name }, lagEvents(g));
       const mine = groups.find((g) => g.name === name);
-      selfLag = mine ? lagEvents(mine) : null;
+      seen.selfLag = mine ? lagEvents(mine) : null;
       await client.trim(minIdFor(now() - retentionMs));
     } catch (err) {
       log.debug({ err: (err as Error).message }, 'heartbeat failed');
@@ -234,15 +227,15 @@ export function createPropagation(deps: PropagationDeps): Propagation {
   }
 
   async function setHeld(value: boolean): Promise<void> {
-    if (held === value) return;
-    held = value;
+    if (session.held === value) return;
+    if (!value) {
+      // Pending entries first, and a retention check, before the consumer wakes up.
+      consumer?.rewind();
+      if (session.joined) await checkRetention().catch(() => undefined);
+    }
+    session.setHeld(value);
     await local.update({ held: value });
     log.info({ held: value }, value ? 'held: events are recorded, not applied' : 'released: applying held events in order');
-    if (!value) {
-      consumer?.rewind();
-      if (joined) await checkRetention().catch(() => undefined);
-      wakeAll(releaseWaiters);
-    }
     void heartbeat();
   }
 
@@ -263,7 +256,7 @@ export function createPropagation(deps: PropagationDeps): Propagation {
 
     async start() {
       const state = await local.load();
-      held = state.held === true;
+      session.setHeld(state.held === true);
       outbox = await Outbox.open(config.server.stateDir);
       if (outbox.depth > 0) log.warn({ events: outbox.depth }, 'outbox holds flushes not yet sent; they go first');
       publisher = new Publisher({
@@ -273,9 +266,9 @@ export function createPropagation(deps: PropagationDeps): Propagation {
         retentionMs,
         replayWindowMs,
         now,
-        canSend: () => joined,
+        canSend: () => session.joined,
         onPublished: () => {
-          published++;
+          seen.published++;
           metrics.propagationPublished.inc();
         },
         onOutboxDepth: (depth) => metrics.propagationOutboxDepth.set(depth),
@@ -286,23 +279,19 @@ export function createPropagation(deps: PropagationDeps): Propagation {
         secret,
         log,
         metrics,
-        getRuntime: deps.getRuntime,
-        refetch: deps.refetch,
+        apply: eventApplier(deps.runFlush, deps.getRuntime),
         retryDelaysMs: tuning.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS,
         blockMs: tuning.blockMs ?? 1000,
         batch: 100,
         now,
-        isJoined: () => joined && !stopping,
-        whenJoined: () => (joined || stopping ? Promise.resolve() : new Promise((r) => joinWaiters.push(r))),
+        session,
         onLostGroup: () => {
-          joined = false;
+          session.lose();
           void join();
         },
-        isHeld: () => held && !stopping,
-        whenReleased: () => (!held || stopping ? Promise.resolve() : new Promise((r) => releaseWaiters.push(r))),
         coldFlush: doColdFlush,
         onRead: () => {
-          lastReadAt = now();
+          seen.lastReadAt = now();
         },
       });
       consumer.start();
@@ -311,25 +300,14 @@ export function createPropagation(deps: PropagationDeps): Propagation {
       void client.connect();
       // Wait briefly for the first join, so a flush right after start reaches a group that
       // exists; Redis being away is not an error (the outbox takes the flushes).
-      const timeout = tuning.joinTimeoutMs ?? 3000;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, timeout);
-        t.unref();
-        joinWaiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
+      await session.firstJoin(tuning.joinTimeoutMs ?? 3000);
     },
 
     async stop() {
-      if (stopping) return;
+      if (session.stopping) return;
       clearInterval(heartbeatTimer);
       await publisher?.settle();
-      stopping = true;
-      joined = false;
-      wakeAll(joinWaiters);
-      wakeAll(releaseWaiters);
+      session.stop();
       const consumerStopped = consumer?.stop();
       client.disconnect();
       await consumerStopped;
@@ -342,12 +320,12 @@ export function createPropagation(deps: PropagationDeps): Propagation {
       return {
         server: name,
         stream,
-        redis: client.cmd.status,
-        ready: client.ready && joined,
-        held,
+        redis: client.status,
+        ready: client.ready && session.joined,
+        held: session.held,
         outboxDepth: outbox?.depth ?? 0,
-        lag: selfLag,
-        published,
+        lag: seen.selfLag,
+        published: seen.published,
         applied: c.applied,
         rejected: c.rejected,
         duplicates: c.duplicate,
@@ -371,11 +349,11 @@ export function createPropagation(deps: PropagationDeps): Propagation {
         await setHeld(op === 'hold');
         return 'done';
       }
-      await registry.send(target, op);
+      await registry.send(target, op, now());
       return 'relayed';
     },
 
-    ready: () => client.ready && joined,
+    ready: () => client.ready && session.joined,
     history: () => consumer?.history ?? [],
   };
 }

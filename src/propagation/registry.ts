@@ -81,24 +81,15 @@ export class Registry {
     this.#client = client;
   }
 
-  get #serversKey(): string {
-    return this.#client.key('servers');
-  }
-
-  #controlKey(name: string): string {
-    return this.#client.key(`control:${name}`);
-  }
-
   async beat(record: HeartbeatRecord): Promise<void> {
-    await this.#client.cmd.call('HSET', [this.#serversKey, record.name, JSON.stringify(record)]);
+    await this.#client.putServer(record.name, JSON.stringify(record));
   }
 
   async records(): Promise<HeartbeatRecord[]> {
-    const flat = (await this.#client.cmd.call('HGETALL', [this.#serversKey])) as string[];
     const out: HeartbeatRecord[] = [];
-    for (let i = 1; i < flat.length; i += 2) {
+    for (const raw of await this.#client.servers()) {
       try {
-        const r = JSON.parse(flat[i]!) as HeartbeatRecord;
+        const r = JSON.parse(raw) as HeartbeatRecord;
         if (r && r.v === 1 && typeof r.name === 'string') out.push(r);
       } catch {
         // a record we cannot read is not shown
@@ -108,20 +99,19 @@ export class Registry {
   }
 
   /** Queues a hold/release for a server; it applies it on its next heartbeat. */
-  async send(name: string, op: ControlOp): Promise<void> {
-    await this.#client.cmd.call('RPUSH', [this.#controlKey(name), JSON.stringify({ op, at: Date.now() })]);
+  async send(name: string, op: ControlOp, at: number): Promise<void> {
+    await this.#client.pushControl(name, JSON.stringify({ op, at }));
   }
 
   /** Pops this server's queued commands, oldest first. */
   async take(name: string): Promise<ControlOp[]> {
-    const reply = (await this.#client.cmd.call('LPOP', [this.#controlKey(name), 100])) as string[] | null;
     const ops: ControlOp[] = [];
-    for (const raw of reply ?? []) {
+    for (const raw of await this.#client.popControl(name, 100)) {
       try {
         const { op } = JSON.parse(raw) as { op: unknown };
         if (op === 'hold' || op === 'release') ops.push(op);
       } catch {
-        // ignore
+        // a command we cannot read is dropped
       }
     }
     return ops;

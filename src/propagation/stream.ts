@@ -1,7 +1,10 @@
 /**
- * The Redis side of propagation, with ioredis: one command connection (XADD, XACK, XINFO,
- * registry) and one dedicated connection (`duplicate()`) for the blocking XREADGROUP, so a
- * blocked read never delays a publish. Replies are parsed here; nothing else sees ioredis.
+ * The Redis side of propagation: the `StreamClient` interface (what the publisher, the consumer,
+ * the registry and the session need) and its ioredis implementation, with one command connection
+ * (XADD, XACK, XINFO, registry) and one dedicated connection (`duplicate()`) for the blocking
+ * XREADGROUP, so a blocked read never delays a publish. Replies are parsed here; nothing else
+ * sees ioredis. Unit tests use the fake in test/fakes/stream-client.ts; the integration tests run
+ * this one against a real redis-server.
  *
  * Both connections fail fast while Redis is away (no offline queue, no automatic re-send of
  * commands in flight): the publisher then writes the outbox, the reader loop backs off, and
@@ -33,15 +36,55 @@ export interface StreamClientOptions {
   readonly commandTimeoutMs?: number;
 }
 
-export class StreamClient {
+/** Connection events: `ready` (connected, also after a reconnect), `close` (lost), `error`. */
+export interface StreamConnectionEvents {
+  ready(): void;
+  close(): void;
+  error(err: Error): void;
+}
+
+export interface StreamClient {
+  /** The stream's key (`propagation.redis.stream`). */
   readonly stream: string;
-  readonly cmd: Redis;
-  readonly reader: Redis;
+  /** Connected and usable for commands. */
+  readonly ready: boolean;
+  /** The command connection's state, as shown on /admin (`ready`, `connecting`, `reconnecting`, `end`…). */
+  readonly status: string;
+  on<E extends keyof StreamConnectionEvents>(event: E, listener: StreamConnectionEvents[E]): void;
+  /** Connects (and keeps reconnecting while Redis is away); never rejects. */
+  connect(): Promise<void>;
+  disconnect(): void;
+  /** XADD with MINID trimming; the entry's id. */
+  add(entry: SignedEntry, minId: string): Promise<string>;
+  trim(minId: string): Promise<number>;
+  /** The stream's epoch: set once by whoever comes first (`candidate`), read by everyone after. */
+  epoch(candidate: string): Promise<string>;
+  groups(): Promise<GroupInfo[]>;
+  info(): Promise<StreamInfo | undefined>;
+  /** Creates a consumer group at `$` or `0` unless it exists, with an exact `entries-read`; true when created. */
+  createGroup(group: string, startAt: '$' | '0'): Promise<boolean>;
+  /** XREADGROUP: `>` waits up to `blockMs` for new entries; `0` returns the group's pending entries. */
+  read(group: string, cursor: '>' | '0', count: number, blockMs: number): Promise<StreamEntry[]>;
+  ack(group: string, ids: readonly string[]): Promise<void>;
+  /** Registry: this server's heartbeat record (JSON) under its name. */
+  putServer(name: string, record: string): Promise<void>;
+  /** Registry: every server's record. */
+  servers(): Promise<string[]>;
+  /** Registry: queues a command (JSON) for a server. */
+  pushControl(name: string, command: string): Promise<void>;
+  /** Registry: pops up to `max` of a server's queued commands, oldest first. */
+  popControl(name: string, max: number): Promise<string[]>;
+}
+
+export class RedisStreamClient implements StreamClient {
+  readonly stream: string;
+  readonly #cmd: Redis;
+  readonly #reader: Redis;
 
   constructor(opts: StreamClientOptions) {
     this.stream = opts.stream;
     const retryStrategy = (times: number) => Math.min(50 * times, 500);
-    this.cmd = new Redis(opts.url, {
+    this.#cmd = new Redis(opts.url, {
       lazyConnect: true,
       protocol: 2,
       enableOfflineQueue: false,
@@ -53,47 +96,75 @@ export class StreamClient {
       connectionName: `farmgate:${opts.name}`,
     });
     // The blocking read gets no command timeout of its own: BLOCK bounds it server-side.
-    this.reader = this.cmd.duplicate({ commandTimeout: undefined, connectionName: `farmgate:${opts.name}:reader` });
+    this.#reader = this.#cmd.duplicate({ commandTimeout: undefined, connectionName: `farmgate:${opts.name}:reader` });
+    // The reader's errors show up as failed reads (the consumer logs those); an 'error' event
+    // without a listener would crash the process.
+    this.#reader.on('error', () => undefined);
+  }
+
+  on<E extends keyof StreamConnectionEvents>(event: E, listener: StreamConnectionEvents[E]): void {
+    this.#cmd.on(event, listener);
   }
 
   async connect(): Promise<void> {
-    await Promise.allSettled([this.cmd.connect(), this.reader.connect()]);
+    await Promise.allSettled([this.#cmd.connect(), this.#reader.connect()]);
   }
 
   get ready(): boolean {
-    return this.cmd.status === 'ready';
+    return this.#cmd.status === 'ready';
+  }
+
+  get status(): string {
+    return this.#cmd.status;
   }
 
   disconnect(): void {
-    this.cmd.disconnect();
-    this.reader.disconnect();
+    this.#cmd.disconnect();
+    this.#reader.disconnect();
   }
 
-  key(suffix: string): string {
+  #key(suffix: string): string {
     return `${this.stream}:${suffix}`;
+  }
+
+  async putServer(name: string, record: string): Promise<void> {
+    await this.#cmd.call('HSET', [this.#key('servers'), name, record]);
+  }
+
+  async servers(): Promise<string[]> {
+    const flat = (await this.#cmd.call('HGETALL', [this.#key('servers')])) as string[];
+    return flat.filter((_, i) => i % 2 === 1);
+  }
+
+  async pushControl(name: string, command: string): Promise<void> {
+    await this.#cmd.call('RPUSH', [this.#key(`control:${name}`), command]);
+  }
+
+  async popControl(name: string, max: number): Promise<string[]> {
+    return ((await this.#cmd.call('LPOP', [this.#key(`control:${name}`), max])) as string[] | null) ?? [];
   }
 
   /** XADD with exact MINID trimming (retention by time; exact so a short retention trims small streams too). */
   async add(entry: SignedEntry, minId: string): Promise<string> {
-    const id = await this.cmd.call('XADD', [this.stream, 'MINID', minId, '*', 'v', entry.v, 'payload', entry.payload, 'sig', entry.sig]);
+    const id = await this.#cmd.call('XADD', [this.stream, 'MINID', minId, '*', 'v', entry.v, 'payload', entry.payload, 'sig', entry.sig]);
     return String(id);
   }
 
   async trim(minId: string): Promise<number> {
-    return Number(await this.cmd.call('XTRIM', [this.stream, 'MINID', minId]));
+    return Number(await this.#cmd.call('XTRIM', [this.stream, 'MINID', minId]));
   }
 
   /** The stream's epoch: set once by whoever comes first, so a stream recreated after a data loss gets a new one. */
   async epoch(candidate: string): Promise<string> {
-    const key = this.key('epoch');
-    await this.cmd.call('SET', [key, candidate, 'NX']);
-    return String(await this.cmd.call('GET', [key]));
+    const key = this.#key('epoch');
+    await this.#cmd.call('SET', [key, candidate, 'NX']);
+    return String(await this.#cmd.call('GET', [key]));
   }
 
   async groups(): Promise<GroupInfo[]> {
     let reply: unknown;
     try {
-      reply = await this.cmd.call('XINFO', ['GROUPS', this.stream]);
+      reply = await this.#cmd.call('XINFO', ['GROUPS', this.stream]);
     } catch (err) {
       if (/no such key/i.test((err as Error).message)) return [];
       throw err;
@@ -116,7 +187,7 @@ export class StreamClient {
   async info(): Promise<StreamInfo | undefined> {
     let flat: unknown[];
     try {
-      flat = (await this.cmd.call('XINFO', ['STREAM', this.stream])) as unknown[];
+      flat = (await this.#cmd.call('XINFO', ['STREAM', this.stream])) as unknown[];
     } catch (err) {
       if (/no such key/i.test((err as Error).message)) return undefined;
       throw err;
@@ -138,7 +209,7 @@ export class StreamClient {
    * the loss we must detect.
    */
   async createGroup(group: string, startAt: '$' | '0'): Promise<boolean> {
-    const created = await this.cmd.call('EVAL', [CREATE_GROUP, 1, this.stream, group, startAt]);
+    const created = await this.#cmd.call('EVAL', [CREATE_GROUP, 1, this.stream, group, startAt]);
     return Number(created) === 1;
   }
 
@@ -150,13 +221,13 @@ export class StreamClient {
     const args = ['GROUP', group, group, 'COUNT', count];
     if (cursor === '>') args.push('BLOCK', blockMs);
     args.push('STREAMS', this.stream, cursor);
-    const reply = (await this.reader.call('XREADGROUP', args)) as [string, [string, string[] | null][]][] | null;
+    const reply = (await this.#reader.call('XREADGROUP', args)) as [string, [string, string[] | null][]][] | null;
     if (!reply || reply.length === 0) return [];
     return reply[0]![1].map(([id, fields]) => ({ id, fields: fields ? fieldsToRecord(fields) : undefined }));
   }
 
   async ack(group: string, ids: readonly string[]): Promise<void> {
-    if (ids.length > 0) await this.cmd.call('XACK', [this.stream, group, ...ids]);
+    if (ids.length > 0) await this.#cmd.call('XACK', [this.stream, group, ...ids]);
   }
 }
 

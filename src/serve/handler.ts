@@ -18,7 +18,7 @@ import { tryFastHit } from './fast-hit.js';
 import { fill, InFlight, sendShared, type FillResult } from './fill.js';
 import { tagHeaderPolicy } from '../tags/headers.js';
 import { clientResponseHeaders, renderRequestHeaders } from './headers.js';
-import type { RefetchResult } from './refetch.js';
+import type { RefetchResult } from '../flush/types.js';
 import { isAuthorized, refusalOf, routeInFarm, routeRequest, type FreshnessRule, type Route } from './route.js';
 import { sendCached, sendError, toAppError, X_CACHE, type CacheStatus } from './send.js';
 

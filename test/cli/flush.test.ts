@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildFlushRequest, flushCommand, flushUrl } from '../../src/cli/flush.js';
-import type { Refetcher } from '../../src/serve/refetch.js';
+import type { Refetcher } from '../../src/flush/types.js';
 import { runCli } from '../helpers/cli-io.js';
 import { exists, makeConfig, seed, tempDir } from '../helpers/flush-fixtures.js';
 import { startFlushServer, type FlushServer } from '../helpers/flush-server.js';

@@ -21,13 +21,17 @@ export interface FakeRuntime {
   readonly metrics: Metrics;
 }
 
-/** One farm `site` (host `site.local`, flushRoutes `/content/**`) with overridable cache keys. */
-export async function fakeRuntime(cache: Record<string, unknown> = {}, extraYaml = ''): Promise<FakeRuntime> {
+/**
+ * One farm `site` (host `site.local`, flushRoutes `/content/**`) on server `web1`, with
+ * overridable cache keys; `edit` may change the YAML further.
+ */
+export async function fakeRuntime(cache: Record<string, unknown> = {}, extraYaml = '', edit = (yaml: string) => yaml): Promise<FakeRuntime> {
   const clock = testClock('manual', 1_700_000_000_000);
   const store = new MemoryStore({ now: clock.now });
   const render = new FakeRender();
   const metrics = createMetrics();
-  const config = parseConfig(oneFarmYaml('http://render.test', cache, extraYaml), '/virtual/farmgate.yaml', {});
+  const yaml = oneFarmYaml('http://render.test', cache, extraYaml).replace('server:\n', 'server:\n  name: web1\n');
+  const config = parseConfig(edit(yaml), '/virtual/farmgate.yaml', {});
   const rt = await createRuntime({
     config,
     log: silentLogger,

@@ -10,7 +10,7 @@ import { FsStore } from '../../src/cache/fs-store.js';
 import { HotLayer } from '../../src/cache/hot-layer.js';
 import { AppError } from '../../src/errors.js';
 import { executePlan, statDocPath } from '../../src/flush/execute.js';
-import type { FlushAction, FlushScope } from '../../src/flush/parse.js';
+import type { FlushAction, FlushScope } from '../../src/flush/types.js';
 import { listingFolder, planFlush } from '../../src/flush/plan.js';
 import { exists, mtime, seed, tempDir, tree } from '../helpers/flush-fixtures.js';
 

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { statLookupOrder } from '../../src/cache/stat-files.js';
 import { compileFarm } from '../../src/farms/farm.js';
 import { routeFlush } from '../../src/farms/select.js';
-import type { FlushAction, FlushScope } from '../../src/flush/parse.js';
+import type { FlushAction, FlushScope } from '../../src/flush/types.js';
 import { listingFolder, planFlush, type FlushPlan } from '../../src/flush/plan.js';
 import { listingOf, makeConfig } from '../helpers/flush-fixtures.js';
 

@@ -8,10 +8,13 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { HotLayer } from '../../src/cache/hot-layer.js';
 import type { Config } from '../../src/config/index.js';
-import { createFlushHandler, type FlushAppliedEvent } from '../../src/flush/handler.js';
+import { createFlushHandler } from '../../src/flush/handler.js';
+import { RecentFlushes } from '../../src/flush/recent.js';
+import { createFlushRunner } from '../../src/flush/run-flush.js';
+import type { FlushAppliedEvent } from '../../src/flush/types.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
-import type { Refetcher } from '../../src/serve/refetch.js';
+import type { Refetcher } from '../../src/flush/types.js';
 
 export interface LogLine {
   level: number;
@@ -48,14 +51,15 @@ export async function startFlushServer(config: Config, opts: FlushServerOptions 
   const metrics = createMetrics();
   const rt = await createRuntime({ config, log, metrics, hot: new HotLayer(1 << 22, 1 << 20) });
   const applied: FlushAppliedEvent[] = [];
-  const handler = createFlushHandler({
-    getRuntime: () => rt,
+  const runFlush = createFlushRunner({
     refetch: opts.refetch ?? noRefetch,
-    onApplied: async (event) => {
+    recent: new RecentFlushes(),
+    publish: async (event) => {
       applied.push(event);
       await opts.onApplied?.(event);
     },
   });
+  const handler = createFlushHandler({ getRuntime: () => rt, runFlush });
   const server: Server = createServer((req, res) => {
     const pathname = new URL(req.url ?? '/', 'http://x').pathname;
     if (pathname === config.flush.path) {

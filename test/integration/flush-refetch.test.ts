@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import type { FlushResponseJson } from '../../src/flush/respond.js';
-import type { Refetcher } from '../../src/serve/refetch.js';
+import type { Refetcher } from '../../src/flush/types.js';
 import { exists, makeConfig, seed, tempDir, tree } from '../helpers/flush-fixtures.js';
 import { sendFlush, startFlushServer, type FlushServer } from '../helpers/flush-server.js';
 

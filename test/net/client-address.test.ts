@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { clientAddress, compileAddressList, normalizeAddress } from '../../src/http/client-address.js';
+import { clientAddress, compileAddressList, normalizeAddress } from '../../src/net/client-address.js';
 
 describe('normalizeAddress', () => {
   for (const [input, expected] of [
