@@ -10,11 +10,16 @@ import { ConfigError, formatProblem } from '../errors.js';
 import { compileFarm } from '../farms/farm.js';
 import { explainFlush, type ExplainReport } from '../flush/explain.js';
 import { parseAction, parseHandle, parseScope } from '../flush/parse.js';
+import { explainTags } from '../tags/explain.js';
+import { tagProblem } from '../tags/parse.js';
 import { paint, processIo, type CliIo } from './io.js';
 
 export interface ExplainOptions {
   readonly config: string;
-  readonly handle: string;
+  readonly handle?: string;
+  /** `--tag` (repeatable): explain a tag invalidation instead (tags/explain.ts). */
+  readonly tag?: readonly string[];
+  readonly farm?: readonly string[];
   readonly action?: string;
   readonly scope?: string;
   readonly path?: string;
@@ -26,7 +31,9 @@ export function explainCommand(program: Command, io: CliIo = processIo): void {
     .command('explain')
     .description('dry run of a flush: farms chosen, .stat files to touch, files to delete, cached files that would go stale')
     .requiredOption('-c, --config <file>', 'config file (YAML)')
-    .requiredOption('--handle <path>', 'the handle to flush (CQ-Handle)')
+    .option('--handle <path>', 'the handle to flush (CQ-Handle)')
+    .option('--tag <tag>', 'explain invalidating a tag instead: the cached files carrying it (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--farm <name>', 'with --tag: only this farm (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--action <action>', 'Activate | Deactivate | Delete | Test', 'Activate')
     .option('--scope <scope>', 'ResourceOnly: delete the handle\'s files, touch no .stat')
     .option('--path <key>', 'routing key (CQ-Path); default: the handle')
@@ -44,6 +51,8 @@ export async function runExplain(opts: ExplainOptions, io: CliIo = processIo): P
     else io.err(`error: ${(err as Error).message}\n`);
     return 1;
   }
+  if (opts.tag && opts.tag.length > 0) return explainTagsCommand(config, opts, io);
+  if (!opts.handle) return usage(io, 'give --handle PATH (a flush) or --tag TAG (a tag invalidation)');
   const action = parseAction(opts.action);
   if (!action) return usage(io, `unknown action ${JSON.stringify(opts.action)} (expected Activate, Deactivate, Delete or Test)`);
   const scope = parseScope(opts.scope);
@@ -55,6 +64,32 @@ export async function runExplain(opts: ExplainOptions, io: CliIo = processIo): P
 
   const report = await explainFlush(config.farms.map(compileFarm), { handle: handle.handle, routingKey: key.handle, action, scope });
   io.out(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatExplain(report, config.flush.unrouted, io));
+  return 0;
+}
+
+async function explainTagsCommand(config: Config, opts: ExplainOptions, io: CliIo): Promise<number> {
+  for (const t of opts.tag ?? []) {
+    const problem = tagProblem(t);
+    if (problem) return usage(io, `invalid tag ${JSON.stringify(t)}: ${problem}`);
+  }
+  const names = config.farms.map((f) => f.name);
+  const unknown = (opts.farm ?? []).filter((f) => !names.includes(f));
+  if (unknown.length) return usage(io, `no farm named ${unknown.join(', ')} (farms: ${names.join(', ')})`);
+  const farms = config.farms.filter((f) => !opts.farm?.length || opts.farm.includes(f.name)).map(compileFarm);
+  const report = await explainTags(config.server.stateDir, farms, opts.tag ?? []);
+  const c = paint(io);
+  if (opts.json) {
+    io.out(JSON.stringify(report, null, 2) + '\n');
+    return 0;
+  }
+  const lines = [`${c.bold(`tags ${report.tags.join(' ')}`)}  (a tag invalidation touches no .stat)`];
+  for (const f of report.farms) {
+    lines.push('', `farm ${c.bold(f.farm)}: ${f.count}${f.truncated ? '+' : ''} cached file${f.count === 1 ? '' : 's'} would be deleted (with .h and .ttl)${f.source === 'walk' ? c.dim(' (no saved tag index yet: read from the sidecars)') : ''}`);
+    for (const [t, n] of Object.entries(f.byTag)) lines.push(c.dim(`  ${t}: ${n}`));
+    for (const s of f.sample) lines.push(`    ${s}`);
+    if (f.count > f.sample.length) lines.push(c.dim(`    … and ${f.count - f.sample.length} more`));
+  }
+  io.out(lines.join('\n') + '\n');
   return 0;
 }
 

@@ -8,6 +8,7 @@
 import type { Command } from 'commander';
 import { request } from 'undici';
 import { parseAction } from '../flush/parse.js';
+import { runTagFlush } from './flush-tags.js';
 import { paint, processIo, type CliIo } from './io.js';
 
 export const DEFAULT_FLUSH_PATH = '/dispatcher/invalidate.cache';
@@ -15,6 +16,11 @@ export const DEFAULT_FLUSH_PATH = '/dispatcher/invalidate.cache';
 export interface FlushOptions {
   readonly url: string;
   readonly handle: string;
+  /** `--tag` (repeatable): send a signed invalidation API request instead (flush-tags.ts). */
+  readonly tag?: readonly string[];
+  readonly farm?: readonly string[];
+  readonly secret?: string;
+  readonly config?: string;
   readonly action?: string;
   readonly scope?: string;
   readonly refetch?: readonly string[];
@@ -27,15 +33,30 @@ export function flushCommand(program: Command, io: CliIo = processIo): void {
   program
     .command('flush')
     .description('send a flush request exactly as an AEM flush agent does')
-    .requiredOption('--url <url>', `flush URL (a bare http://host:port gets ${DEFAULT_FLUSH_PATH})`)
-    .requiredOption('--handle <path>', 'CQ-Handle: the path to flush')
+    .requiredOption('--url <url>', `flush URL (a bare http://host:port gets ${DEFAULT_FLUSH_PATH}, or the invalidation API with --tag)`)
+    .option('--handle <path>', 'CQ-Handle: the path to flush (with --tag: a path to invalidate too)')
+    .option('--tag <tag>', 'invalidate every cached file carrying this tag (repeatable): a signed invalidation API request', collect, [] as string[])
+    .option('--farm <name>', 'with --tag: only in this farm (repeatable; default every farm)', collect, [] as string[])
+    .option('--config <file>', 'with --tag: the config whose invalidation.api.path and secret to use')
+    .option('--secret <secret>', 'with --tag: the API secret (default $FARMGATE_API_SECRET; visible in ps, prefer the env or --config)')
     .option('--action <action>', 'CQ-Action: Activate | Deactivate | Delete | Test', 'Activate')
     .option('--scope <scope>', 'CQ-Action-Scope (ResourceOnly)')
     .option('--refetch <uri>', 'a URI to re-fetch after the invalidation (repeatable; Activate only)', collect, [] as string[])
     .option('--path <key>', 'CQ-Path routing key (default: the handle)')
     .option('--json', 'ask for and print the JSON report')
     .option('--timeout <ms>', 'give up after this many milliseconds', '30000')
-    .action(async (opts: FlushOptions) => io.exit(await runFlush(opts, io)));
+    .action(async (opts: FlushOptions) => {
+      if (opts.tag && opts.tag.length > 0) {
+        io.exit(await runTagFlush({ ...opts, tag: opts.tag, handle: opts.handle ? [opts.handle] : [] }, io));
+        return;
+      }
+      if (!opts.handle) {
+        io.err("error: required option '--handle <path>' not specified (or --tag <tag>)\n");
+        io.exit(1);
+        return;
+      }
+      io.exit(await runFlush(opts, io));
+    });
 }
 
 function collect(value: string, previous: string[]): string[] {
