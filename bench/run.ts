@@ -27,6 +27,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { findTools, repoRoot, versions } from './lib.js';
+import { scenarioTags } from './tags.js';
 import {
   scenarioFlushBurst,
   scenarioFlushCost,
@@ -107,6 +108,7 @@ export async function runBench(opts: { quick: boolean; only?: Set<string>; build
       [['5'], 'after a root flush', () => scenarioRootFlush(w)],
       [['2', '7'], 'flush cost vs cache size', () => scenarioFlushCost(w)],
       [['6'], 'propagation', () => scenarioPropagation(w)],
+      [['8'], 'tags', () => scenarioTags({ quick: opts.quick, log })],
     ];
     for (const [ids, name, fn] of steps) {
       if (!ids.some(want)) continue;

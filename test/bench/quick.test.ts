@@ -59,8 +59,8 @@ describe('npm run bench -- --quick', { timeout: 240_000 }, () => {
     assert.ok(markdown.includes(stdout.trim().split('\n').find((l) => l.startsWith('| 1 |'))!));
   });
 
-  it('has a row for every scenario, 1 to 7', () => {
-    for (const id of ['1', '2', '3', '4', '5', '6', '7']) assert.ok(rows.some((r) => r.id === id), `no row for scenario ${id}`);
+  it('has a row for every scenario, 1 to 8', () => {
+    for (const id of ['1', '2', '3', '4', '5', '6', '7', '8']) assert.ok(rows.some((r) => r.id === id), `no row for scenario ${id}`);
     for (const r of rows) assert.ok(r.result.length > 0, `empty result in ${r.id} ${r.case}`);
   });
 
@@ -108,6 +108,15 @@ describe('npm run bench -- --quick', { timeout: 240_000 }, () => {
   it('scenario 6: propagation measured or skipped with a reason', () => {
     const r = rows.find((x) => x.id === '6')!;
     assert.ok(r.result.startsWith('skipped: ') || (r.values?.p99 ?? -1) >= 0, r.result);
+  });
+
+  it('scenario 8: a tag invalidation costs what its files cost, not the cache size; recording is measured', () => {
+    const probes = rows.filter((r) => r.id === '8' && r.case.startsWith('a tag on 100 files'));
+    assert.equal(probes.length, 3);
+    for (const r of probes) assert.equal(r.values!.deleted, 100);
+    const all = rows.filter((r) => r.id === '8' && r.case.startsWith('a tag on every one'));
+    assert.deepEqual(all.map((r) => r.values!.deleted), all.map((r) => r.values!.files));
+    assert.equal(rows.filter((r) => r.id === '8' && r.scenario.startsWith('recording tags')).length, 3);
   });
 
   it('scenario 7: peak RSS during scenario 1 and after the warm', () => {
