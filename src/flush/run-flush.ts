@@ -141,7 +141,7 @@ export function createFlushRunner(deps: FlushRunnerDeps): RunFlush {
 
     if (local && deps.publish) {
       try {
-        await deps.publish({ flush, at, farms: routes.map((r) => r.farm.name) });
+        await deps.publish({ flush, at, farms: routes.map((r) => r.farm.name), ...(source.farms ? { only: source.farms } : {}) });
       } catch (err) {
         throw new AppError('FG_FLUSH_NOT_RECORDED', `flush applied locally but not recorded: ${(err as Error).message}`, { cause: err });
       }

@@ -60,6 +60,8 @@ export interface FlushAppliedEvent {
   /** The flush time given to every `.stat` touched, ms since the epoch. */
   readonly at: number;
   readonly farms: readonly string[];
+  /** The farms an invalidation was restricted to (its `farms`); other servers keep to them too. */
+  readonly only?: readonly string[];
 }
 
 /** One line of the recent-flushes list (admin page, `/admin/api/flushes`). */

@@ -9,6 +9,7 @@ import { AppError } from '../errors.js';
 import { WEBHOOK_PREFIX } from '../config/invalidation-schema.js';
 import { createFlushHandler } from '../flush/handler.js';
 import { createInvalidationApiHandler } from '../invalidation/api.js';
+import { createTagRunner } from '../invalidation/run-tags.js';
 import { createInvalidator } from '../invalidation/run.js';
 import { createWebhookHandler } from '../invalidation/webhooks/handler.js';
 import { RecentFlushes } from '../flush/recent.js';
@@ -68,6 +69,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.config.propagation.mode === 'redis' ? { publish: (event) => propagation!.onApplied(event) } : {}),
   });
+  // Tag invalidations: the same recording, metrics and web-farm events, for tags.
+  const runTags = createTagRunner({
+    recent: recentFlushes,
+    ...(deps.now ? { now: deps.now } : {}),
+    ...(deps.config.propagation.mode === 'redis' ? { publish: (event) => propagation!.onTagsApplied(event) } : {}),
+  });
   if (deps.config.propagation.mode === 'redis') {
     propagation = createPropagation({
       config: deps.config,
@@ -75,17 +82,14 @@ export async function createApp(deps: AppDeps): Promise<App> {
       metrics,
       getRuntime,
       runFlush,
+      runTags,
       ...(deps.now ? { now: deps.now } : {}),
       ...(deps.propagation ? { tuning: deps.propagation } : {}),
     });
   }
   const flush = createFlushHandler({ getRuntime, runFlush });
   // The invalidation API and CMS webhooks: paths and tags through the same flush machinery.
-  const invalidate = createInvalidator({
-    recent: recentFlushes,
-    runFlush,
-    ...(deps.now ? { now: deps.now } : {}),
-  });
+  const invalidate = createInvalidator({ runFlush, runTags });
   const invalidationApi = createInvalidationApiHandler({ getRuntime, invalidate, ...(deps.now ? { now: deps.now } : {}) });
   const webhooks = createWebhookHandler({ getRuntime, invalidate, ...(deps.now ? { now: deps.now } : {}) });
 

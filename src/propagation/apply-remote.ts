@@ -7,8 +7,9 @@
  * poison item blocks the queue) nor Umbraco's log-and-skip (peers §0 lesson 4).
  */
 import type { FlushRetry, RunFlush } from '../flush/run-flush.js';
+import type { RunTags } from '../invalidation/run-tags.js';
 import type { Runtime } from '../runtime.js';
-import { toFlushRequest, type FlushEvent } from './event.js';
+import { isTagEvent, toFlushRequest, type PropagatedEvent } from './event.js';
 
 /**
  * Pure: the backoff schedule, exponential from `baseMs` by `factor`, capped at `maxMs`.
@@ -30,12 +31,21 @@ export interface RemoteOutcome {
 }
 
 /** Applies events through the flush operation; the runtime is read per attempt (a reload between attempts is honoured). */
-export type ApplyEvent = (event: FlushEvent, retry: FlushRetry) => Promise<RemoteOutcome>;
+export type ApplyEvent = (event: PropagatedEvent, retry: FlushRetry) => Promise<RemoteOutcome>;
 
-export function eventApplier(runFlush: RunFlush, getRuntime: () => Runtime): ApplyEvent {
+/**
+ * Flush events through the flush operation, tag events through the tag operation (run-tags.ts);
+ * an event restricted to `farms` stays within those farms here too.
+ */
+export function eventApplier(runFlush: RunFlush, runTags: RunTags, getRuntime: () => Runtime): ApplyEvent {
   return async (event, retry) => {
+    const source = { door: 'propagation' as const, client: event.origin, origin: event.origin, ...(event.farms ? { farms: event.farms } : {}) };
     try {
-      const run = await runFlush(getRuntime, toFlushRequest(event), { door: 'propagation', client: event.origin, origin: event.origin }, retry);
+      if (isTagEvent(event)) {
+        const run = await runTags(getRuntime, { tags: event.tags, action: event.action, farms: event.farms }, source, retry);
+        return { farms: run.ok ? run.farms.map((f) => f.farm) : [], attempts: run.attempts, error: run.ok ? undefined : run.error.message };
+      }
+      const run = await runFlush(getRuntime, toFlushRequest(event), source, retry);
       const farms = run.json.farms.map((f) => f.farm);
       return { farms: run.ok ? farms : [], attempts: run.attempts, error: run.ok ? undefined : run.error.message };
     } catch (err) {

@@ -11,7 +11,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { ApplyEvent } from './apply-remote.js';
 import type { SessionView } from './session.js';
-import { decodeEntry, type FlushEvent } from './event.js';
+import { decodeEntry, isTagEvent, type PropagatedEvent } from './event.js';
 import { isNoGroup, type StreamClient, type StreamEntry } from './stream.js';
 
 export type HistoryResult = 'applied' | 'failed' | 'duplicate' | 'own' | 'rejected';
@@ -174,12 +174,12 @@ export class Consumer {
         this.failed.push(rec);
         if (this.failed.length > 100) this.failed.shift();
         this.#record(rec);
-        d.log.error({ streamId: entry.id, id: event.id, origin: event.origin, handle: event.handle, action: event.action, attempts: outcome.attempts, err: outcome.error }, 'propagated event failed; recorded, going on with the next');
+        d.log.error({ streamId: entry.id, id: event.id, origin: event.origin, handle: eventLabel(event), action: event.action, attempts: outcome.attempts, err: outcome.error }, 'propagated event failed; recorded, going on with the next');
       } else {
         this.counts.applied++;
         d.metrics.propagationApplied.inc();
         this.#record({ ...base(entry.id, event, 'applied', d.now()), farms: outcome.farms, attempts: outcome.attempts });
-        d.log.debug({ streamId: entry.id, id: event.id, origin: event.origin, handle: event.handle, farms: outcome.farms }, 'propagated flush applied');
+        d.log.debug({ streamId: entry.id, id: event.id, origin: event.origin, handle: eventLabel(event), farms: outcome.farms }, 'propagated flush applied');
       }
       this.#remember(event.id);
       await d.client.ack(d.group, [entry.id]);
@@ -205,6 +205,11 @@ export class Consumer {
   }
 }
 
-function base(streamId: string, event: FlushEvent, result: HistoryResult, at: number): HistoryRecord {
-  return { streamId, id: event.id, origin: event.origin, action: event.action, handle: event.handle, result, at };
+/** What the history shows as the event's handle: its handle, or its tags. */
+export function eventLabel(event: PropagatedEvent): string {
+  return isTagEvent(event) ? `tags: ${event.tags.join(' ')}` : event.handle;
+}
+
+function base(streamId: string, event: PropagatedEvent, result: HistoryResult, at: number): HistoryRecord {
+  return { streamId, id: event.id, origin: event.origin, action: event.action, handle: eventLabel(event), result, at };
 }

@@ -9,6 +9,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { parseHandle } from '../flush/parse.js';
+import { tagProblem } from '../tags/parse.js';
 import type { FlushAction, FlushRequest, FlushScope } from '../flush/types.js';
 
 export const EVENT_VERSION = '1';
@@ -27,6 +28,30 @@ export interface FlushEvent {
   /** The routing key (`CQ-Path`); each receiver routes it by its own `flushRoutes`. */
   readonly path: string;
   readonly refetch: readonly string[];
+  /** The farms an invalidation was restricted to (by name); absent = every farm the path routes to. */
+  readonly farms?: readonly string[];
+}
+
+/**
+ * A tag invalidation (contract section 4a: "event `payload` gains `tags`"): `handle` and `path`
+ * are null, so a server that does not know tags refuses the event as malformed instead of
+ * reading it as a flush of `/`.
+ */
+export interface TagEvent {
+  readonly id: string;
+  readonly origin: string;
+  readonly ts: number;
+  readonly action: 'Activate' | 'Delete';
+  readonly tags: readonly string[];
+  /** Only these farms (by name); absent = every farm. */
+  readonly farms?: readonly string[];
+}
+
+/** What travels on the stream. */
+export type PropagatedEvent = FlushEvent | TagEvent;
+
+export function isTagEvent(e: PropagatedEvent): e is TagEvent {
+  return 'tags' in e;
 }
 
 /** The stream entry as stored: field → value. */
@@ -37,7 +62,7 @@ export interface SignedEntry {
 }
 
 export type DecodeResult =
-  | { ok: true; event: FlushEvent; entry: SignedEntry }
+  | { ok: true; event: PropagatedEvent; entry: SignedEntry }
   | { ok: false; reason: 'version' | 'signature' | 'malformed'; detail: string };
 
 /** Hex HMAC-SHA256 of the payload string. */
@@ -62,7 +87,7 @@ export function verifySignature(payload: string, sig: string, secret: string): b
  *
  * @example toEvent(flush, { id: 'e1', origin: 'web1', ts: 1700000000000 })
  */
-export function toEvent(flush: FlushRequest, meta: { id: string; origin: string; ts: number }): FlushEvent {
+export function toEvent(flush: FlushRequest, meta: { id: string; origin: string; ts: number; only?: readonly string[] | undefined }): FlushEvent {
   if (flush.action === 'Test') throw new Error('Test flushes are never propagated');
   return {
     id: meta.id,
@@ -73,20 +98,25 @@ export function toEvent(flush: FlushRequest, meta: { id: string; origin: string;
     handle: flush.handle,
     path: flush.routingKey,
     refetch: [...flush.refetch],
+    ...(meta.only ? { farms: [...meta.only] } : {}),
   };
 }
 
-export function encodeEvent(event: FlushEvent, secret: string): SignedEntry {
-  const payload = JSON.stringify({
-    id: event.id,
-    origin: event.origin,
-    ts: event.ts,
-    action: event.action,
-    scope: event.scope,
-    handle: event.handle,
-    path: event.path,
-    refetch: event.refetch,
-  });
+/** A tag invalidation applied here → the event to send. */
+export function toTagEvent(req: { tags: readonly string[]; action: 'Activate' | 'Delete'; farms: readonly string[] | undefined }, meta: { id: string; origin: string; ts: number }): TagEvent {
+  return { id: meta.id, origin: meta.origin, ts: meta.ts, action: req.action, tags: [...req.tags], ...(req.farms ? { farms: [...req.farms] } : {}) };
+}
+
+/**
+ * A flush event's payload is exactly what it was before tags existed (`farms` only when an
+ * invalidation named farms), so servers that do not know tags keep reading flushes.
+ */
+export function encodeEvent(event: PropagatedEvent, secret: string): SignedEntry {
+  const body: Record<string, unknown> = isTagEvent(event)
+    ? { id: event.id, origin: event.origin, ts: event.ts, action: event.action, scope: null, handle: null, path: null, refetch: [], tags: event.tags }
+    : { id: event.id, origin: event.origin, ts: event.ts, action: event.action, scope: event.scope, handle: event.handle, path: event.path, refetch: event.refetch };
+  if (event.farms) body.farms = event.farms;
+  const payload = JSON.stringify(body);
   return { v: EVENT_VERSION, payload, sig: sign(payload, secret) };
 }
 
@@ -124,7 +154,13 @@ export function decodeEntry(fields: Record<string, string>, secret: string): Dec
   }
   const problem = shapeProblem(raw);
   if (problem) return { ok: false, reason: 'malformed', detail: problem };
-  const p = raw as FlushEvent;
+  const p = raw as Record<string, unknown> & FlushEvent;
+  const farms = p.farms === undefined ? {} : { farms: p.farms as readonly string[] };
+  if (Array.isArray(p.tags)) {
+    if (p.action !== 'Activate' && p.action !== 'Delete') return { ok: false, reason: 'malformed', detail: 'a tag event acts with Activate or Delete' };
+    const event: TagEvent = { id: p.id, origin: p.origin, ts: p.ts, action: p.action, tags: p.tags as string[], ...farms };
+    return { ok: true, event, entry: { v, payload, sig } };
+  }
   const handle = parseHandle(p.handle);
   const key = parseHandle(p.path);
   if (!handle.ok || handle.handle !== p.handle) return { ok: false, reason: 'malformed', detail: `invalid handle ${JSON.stringify(p.handle)}` };
@@ -138,6 +174,7 @@ export function decodeEntry(fields: Record<string, string>, secret: string): Dec
     handle: p.handle,
     path: p.path,
     refetch: p.refetch,
+    ...farms,
   };
   return { ok: true, event, entry: { v, payload, sig } };
 }
@@ -150,6 +187,16 @@ function shapeProblem(raw: unknown): string | undefined {
   if (typeof p.ts !== 'number' || !Number.isFinite(p.ts)) return 'payload.ts: expected a number';
   if (typeof p.action !== 'string' || !ACTIONS.has(p.action)) return `payload.action: expected Activate, Deactivate or Delete, got ${JSON.stringify(p.action)}`;
   if (p.scope !== null && p.scope !== undefined && p.scope !== 'ResourceOnly') return 'payload.scope: expected null or "ResourceOnly"';
+  if (p.farms !== undefined && (!Array.isArray(p.farms) || p.farms.length === 0 || !p.farms.every((f) => typeof f === 'string' && /^[a-z0-9-]+$/.test(f)))) return 'payload.farms: expected a list of farm names';
+  if (p.tags !== undefined) {
+    // A tag event: no handle, no path (a server without tags refuses it), every tag valid.
+    if (p.handle !== null || p.path !== null) return 'payload: a tag event has null handle and path';
+    if (!Array.isArray(p.tags) || p.tags.length === 0) return 'payload.tags: expected a non-empty list';
+    for (const t of p.tags) {
+      if (typeof t !== 'string' || tagProblem(t) !== undefined) return `payload.tags: invalid tag ${JSON.stringify(t)}`;
+    }
+    return undefined;
+  }
   if (typeof p.handle !== 'string') return 'payload.handle: expected a string';
   if (typeof p.path !== 'string') return 'payload.path: expected a string';
   if (!Array.isArray(p.refetch) || !p.refetch.every((u) => typeof u === 'string' && u.startsWith('/'))) return 'payload.refetch: expected a list of absolute URIs';

@@ -11,12 +11,13 @@ import type { Config } from '../config/index.js';
 import type { RunFlush } from '../flush/run-flush.js';
 import { COLD_FLUSH } from '../flush/run-flush.js';
 import type { FlushAppliedEvent } from '../flush/types.js';
+import type { RunTags, TagsAppliedEvent } from '../invalidation/run-tags.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Runtime } from '../runtime.js';
 import { DEFAULT_RETRY_DELAYS_MS, eventApplier } from './apply-remote.js';
 import { Consumer, type HistoryRecord } from './consumer.js';
-import { encodeEvent, toEvent } from './event.js';
+import { encodeEvent, toEvent, toTagEvent } from './event.js';
 import { Outbox } from './outbox.js';
 import { joinDecision, LocalStateFile, lagEvents, trimmedUnread } from './position.js';
 import { Publisher } from './publisher.js';
@@ -48,6 +49,8 @@ export interface PropagationDeps {
   readonly getRuntime: () => Runtime;
   /** The flush operation: received events and cold flushes go through it. */
   readonly runFlush: RunFlush;
+  /** The tag operation (invalidation/run-tags.ts), for tag events. */
+  readonly runTags: RunTags;
   readonly now?: () => number;
   readonly tuning?: PropagationTuning;
   /** The stream client (default: ioredis on `propagation.redis.url`); unit tests pass a fake. */
@@ -81,6 +84,8 @@ export interface PropagationStatus {
 export interface Propagation {
   /** The flush handler's hook: resolves once the flush is in Redis or fsync'd in the outbox. */
   onApplied(event: FlushAppliedEvent): Promise<void>;
+  /** The same for a tag invalidation (the API, a webhook). */
+  onTagsApplied(event: TagsAppliedEvent): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
   status(): PropagationStatus;
@@ -250,8 +255,13 @@ export function createPropagation(deps: PropagationDeps): Propagation {
     async onApplied(event) {
       if (event.flush.action === 'Test') return;
       if (!publisher) throw new Error('propagation not started');
-      const entry = encodeEvent(toEvent(event.flush, { id: randomUUID(), origin: name, ts: event.at }), secret);
+      const entry = encodeEvent(toEvent(event.flush, { id: randomUUID(), origin: name, ts: event.at, only: event.only }), secret);
       await publisher.publish(entry);
+    },
+
+    async onTagsApplied(event) {
+      if (!publisher) throw new Error('propagation not started');
+      await publisher.publish(encodeEvent(toTagEvent(event, { id: randomUUID(), origin: name, ts: event.at }), secret));
     },
 
     async start() {
@@ -279,7 +289,7 @@ export function createPropagation(deps: PropagationDeps): Propagation {
         secret,
         log,
         metrics,
-        apply: eventApplier(deps.runFlush, deps.getRuntime),
+        apply: eventApplier(deps.runFlush, deps.runTags, deps.getRuntime),
         retryDelaysMs: tuning.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS,
         blockMs: tuning.blockMs ?? 1000,
         batch: 100,

@@ -10,7 +10,7 @@ import { silentLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
 import type { RemoteOutcome } from '../../src/propagation/apply-remote.js';
 import { Consumer } from '../../src/propagation/consumer.js';
-import { encodeEvent, type FlushEvent } from '../../src/propagation/event.js';
+import { encodeEvent, type FlushEvent, type PropagatedEvent } from '../../src/propagation/event.js';
 import { Session } from '../../src/propagation/session.js';
 import { testClock } from '../helpers/clock.js';
 import { FakeStreamClient } from '../fakes/stream-client.js';
@@ -28,7 +28,7 @@ const event = (id: string, origin = 'web2', over: Partial<FlushEvent> = {}): Flu
   ...over,
 });
 
-async function setup(apply: (e: FlushEvent) => RemoteOutcome | Promise<RemoteOutcome> = () => ({ farms: ['site'], attempts: 1, error: undefined })) {
+async function setup(apply: (e: PropagatedEvent) => RemoteOutcome | Promise<RemoteOutcome> = () => ({ farms: ['site'], attempts: 1, error: undefined })) {
   const clock = testClock('manual');
   const client = new FakeStreamClient(clock.now);
   await client.connect();
@@ -46,7 +46,7 @@ async function setup(apply: (e: FlushEvent) => RemoteOutcome | Promise<RemoteOut
     log: silentLogger,
     metrics,
     apply: async (e) => {
-      applied.push(e.handle);
+      applied.push('handle' in e ? e.handle : `tags: ${e.tags.join(' ')}`);
       return apply(e);
     },
     retryDelaysMs: [],

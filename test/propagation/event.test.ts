@@ -1,7 +1,8 @@
 /** The wire format: sign/verify (constant time), encode/decode, version and shape checks. Pure. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeEntry, encodeEvent, sign, toEvent, verifySignature, type FlushEvent } from '../../src/propagation/event.js';
+import { createHmac } from 'node:crypto';
+import { decodeEntry, encodeEvent, sign, toEvent, toTagEvent, verifySignature, type FlushEvent } from '../../src/propagation/event.js';
 
 const SECRET = 'unit-test-secret-0123456789';
 const EVENT: FlushEvent = { id: 'e-1', origin: 'web1', ts: 1_700_000_000_000, action: 'Activate', scope: null, handle: '/content/a/page', path: '/content/a/page', refetch: ['/content/a/page.html'] };
@@ -75,5 +76,37 @@ describe('event wire format', () => {
       id: 'i', origin: 'o', ts: 1, action: 'Delete', scope: 'ResourceOnly', handle: '/content/a', path: '/content/a/x', refetch: [],
     });
     assert.throws(() => toEvent({ ...flush, action: 'Test' }, { id: 'i', origin: 'o', ts: 1 }));
+  });
+});
+
+describe('tag events (payload gains tags)', () => {
+  const S = 'tag-event-secret-0123456789';
+  it('a tag event has null handle and path, its tags and farms; it round-trips', () => {
+    const entry = encodeEvent(toTagEvent({ tags: ['product-42', 'nav'], action: 'Delete', farms: ['site-a'] }, { id: 't1', origin: 'web1', ts: 5 }), S);
+    assert.deepEqual(JSON.parse(entry.payload), { id: 't1', origin: 'web1', ts: 5, action: 'Delete', scope: null, handle: null, path: null, refetch: [], tags: ['product-42', 'nav'], farms: ['site-a'] });
+    const d = decodeEntry({ ...entry }, S);
+    assert.ok(d.ok);
+    assert.deepEqual(d.ok && d.event, { id: 't1', origin: 'web1', ts: 5, action: 'Delete', tags: ['product-42', 'nav'], farms: ['site-a'] });
+  });
+
+  it('a flush event without farms is byte-for-byte the old payload; with farms it carries them', () => {
+    const flush = { action: 'Activate' as const, scope: undefined, handle: '/content/a', routingKey: '/content/a', refetch: [] };
+    const plain = encodeEvent(toEvent(flush, { id: 'f1', origin: 'web1', ts: 1 }), S);
+    assert.equal(plain.payload, '{"id":"f1","origin":"web1","ts":1,"action":"Activate","scope":null,"handle":"/content/a","path":"/content/a","refetch":[]}');
+    const only = decodeEntry({ ...encodeEvent(toEvent(flush, { id: 'f2', origin: 'web1', ts: 1, only: ['site-b'] }), S) }, S);
+    assert.deepEqual(only.ok && only.event.farms, ['site-b']);
+  });
+
+  it('refuses a tag event with a handle, a bad tag, no tags or bad farm names (signed or not)', () => {
+    const sign = (payload: Record<string, unknown>) => {
+      const text = JSON.stringify({ id: 'x', origin: 'web1', ts: 1, action: 'Activate', scope: null, handle: null, path: null, refetch: [], ...payload });
+      return { v: '1', payload: text, sig: createHmac('sha256', S).update(text).digest('hex') };
+    };
+    for (const bad of [{ tags: ['ok'], handle: '/' , path: '/' }, { tags: ['a b'] }, { tags: [] }, { tags: ['ok'], farms: ['../x'] }, { tags: ['ok'], action: 'Deactivate' }]) {
+      const d = decodeEntry(sign(bad), S);
+      assert.equal(d.ok, false, JSON.stringify(bad));
+    }
+    // A server that does not know tags reads handle null as malformed, never as a flush of "/".
+    assert.equal(decodeEntry(sign({ tags: ['ok'] }), S).ok, true);
   });
 });

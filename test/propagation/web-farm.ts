@@ -69,10 +69,10 @@ propagation:
 `;
 }
 
-export async function farmServer(name: string, redisUrl: string, opts: { stream: string; tuning?: PropagationTuning; retentionMs?: number }): Promise<FarmServer> {
+export async function farmServer(name: string, redisUrl: string, opts: { stream: string; tuning?: PropagationTuning; retentionMs?: number; extraYaml?: string }): Promise<FarmServer> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), `farmgate-${name}-`));
   const file = path.join(dir, 'farmgate.yaml');
-  await fs.writeFile(file, farmYaml(name, redisUrl, opts.stream, opts.retentionMs));
+  await fs.writeFile(file, farmYaml(name, redisUrl, opts.stream, opts.retentionMs) + (opts.extraYaml ?? ''));
   let app: App | undefined;
   let servers: Listening | undefined;
   let config: Config | undefined;
