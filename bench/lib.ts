@@ -11,7 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { binaryPath, freePort, renderTemplate, templates } from '../test/helpers/front-servers.js';
+import { binaryPath, freePort, renderTemplate, templates } from '../support/front-servers.js';
 
 export { freePort };
 

@@ -7,8 +7,8 @@
  *
  *   node --import tsx bench/propagation.ts [--flushes 1000]
  */
-import { startRedis } from '../test/helpers/redis.js';
-import { farmServer, flush, type FarmServer } from '../test/propagation/web-farm.js';
+import { startRedis } from '../support/redis.js';
+import { farmServer, flush, type FarmServer } from '../support/web-farm.js';
 
 const args = process.argv.slice(2);
 const n = Number(args[args.indexOf('--flushes') + 1] ?? 1000) || 1000;

@@ -36,6 +36,7 @@ export const ERRORS = {
   FG_WEBHOOK_BAD_REQUEST: { status: 400, message: 'webhook payload not understood' },
   FG_ADMIN_BAD_INPUT: { status: 400, message: 'bad admin request' },
   FG_ADMIN_UNAUTHORIZED: { status: 401, message: 'admin token required' },
+  FG_ADMIN_UNAVAILABLE: { status: 503, message: 'admin data unavailable' },
   // Start-up failures: printed as one line by `farmgate serve`, which then exits 1; never an HTTP answer.
   FG_LISTEN_FAILED: { status: 500, message: 'cannot listen', startup: true },
   FG_DOCROOT_UNWRITABLE: { status: 500, message: 'docroot not writable', startup: true },

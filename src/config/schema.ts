@@ -282,4 +282,3 @@ export type RawConfig = z.output<typeof configSchema>;
 export type RawFarm = z.output<typeof farmSchema>;
 export type RuleItem<T> = { allow?: T; deny?: T };
 export type FilterMatch = z.output<typeof filterMatch>;
-export type RuleValueConfig = z.output<typeof pathValue>;

@@ -10,10 +10,9 @@ import type { Env } from './cache.js';
 import type { ImportWarning } from './notes.js';
 import { parseDispatcherAny } from './parser.js';
 
-export { DispatcherAnyError, type ParseProblem } from './ast.js';
+export { DispatcherAnyError } from './ast.js';
 export { formatWarning, type ImportWarning } from './notes.js';
-export { convertDispatcher, type ConvertResult } from './convert.js';
-export { parseDispatcherAny } from './parser.js';
+export { type ConvertResult } from './convert.js';
 
 export interface ImportResult {
   readonly yaml: string;

@@ -115,25 +115,3 @@ export async function flushFromAdmin(runFlush: RunFlush, rt: Runtime, input: Rec
   if (!run.ok) throw run.error;
   return run.json;
 }
-
-/** Reads a small JSON or form-encoded body. */
-export async function readAdminInput(req: AsyncIterable<Buffer> & { headers: Record<string, string | string[] | undefined> }): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += c.length;
-    if (size > 64 * 1024) throw new AppError('FG_ADMIN_BAD_INPUT', 'admin request body too large');
-    chunks.push(c);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') return {};
-  const type = String(req.headers['content-type'] ?? '');
-  if (type.includes('application/x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(text));
-  try {
-    const v = JSON.parse(text) as unknown;
-    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
-  } catch {
-    /* fall through */
-  }
-  throw new AppError('FG_ADMIN_BAD_INPUT', 'expected a JSON object or a form');
-}

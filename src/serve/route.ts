@@ -31,7 +31,7 @@ export interface RouteRequest {
 }
 
 /** The verdicts, in the order they are decided; the first that applies ends the route. */
-export type RouteVerdict = 'no-farm' | 'bad-path' | 'internal' | 'filtered' | 'pass' | 'cache';
+type RouteVerdict = 'no-farm' | 'bad-path' | 'internal' | 'filtered' | 'pass' | 'cache';
 
 interface RouteBase {
   readonly method: string;

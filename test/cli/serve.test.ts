@@ -10,7 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { httpRequest, tempDir } from '../helpers/farmgate.js';
-import { freePort } from '../helpers/front-servers.js';
+import { freePort } from '../../support/front-servers.js';
 
 const cli = path.resolve('src/cli/index.ts');
 const tsx = import.meta.resolve('tsx');

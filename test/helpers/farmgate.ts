@@ -92,12 +92,15 @@ export async function tempDir(prefix = 'farmgate-test-'): Promise<string> {
 }
 
 /** Writes `yaml` to DIR/farmgate.yaml (DIR a new temp folder) and starts farmgate on it. */
-export async function startFarmgate(yaml: string, opts: { log?: Logger; admin?: boolean; dir?: string } = {}): Promise<TestFarmgate> {
+export async function startFarmgate(
+  yaml: string,
+  opts: { log?: Logger; admin?: boolean; dir?: string; /** The app's clock (test/helpers/clock.ts). */ now?: () => number } = {},
+): Promise<TestFarmgate> {
   const dir = opts.dir ?? (await tempDir());
   const file = path.join(dir, 'farmgate.yaml');
   await fs.writeFile(file, yaml);
   const config = await loadConfig(file);
-  const app = await createApp({ config, log: opts.log ?? silentLogger, metrics: createMetrics({ defaultMetrics: true }) });
+  const app = await createApp({ config, log: opts.log ?? silentLogger, metrics: createMetrics({ defaultMetrics: true }), ...(opts.now ? { now: opts.now } : {}) });
   const servers = await startServers(app, config, { listen: '127.0.0.1:0', admin: opts.admin ? '127.0.0.1:0' : null });
   return {
     url: servers.publicUrl,

@@ -16,6 +16,8 @@ export interface RenderReply {
   dripMs?: number;
   /** Destroy the socket after this many body bytes. */
   resetAfterBytes?: number;
+  /** After the first chunk, wait for this before sending the rest (a render caught mid-body). */
+  hold?: Promise<void>;
 }
 
 export type Route = (req: http.IncomingMessage, n: number) => RenderReply | Promise<RenderReply>;
@@ -29,6 +31,8 @@ export interface TestRender {
   readonly requests: { method: string; url: string; headers: http.IncomingHttpHeaders }[];
   count(path: string): number;
   route(path: string, r: Route | RenderReply): void;
+  /** Resolves once `n` requests (all paths) have arrived: tests wait on this, not on time. */
+  arrived(n: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -36,6 +40,7 @@ export async function startRender(defaultRoute?: Route): Promise<TestRender> {
   const hits = new Map<string, number>();
   const routes = new Map<string, Route>();
   const requests: TestRender['requests'] = [];
+  const waiters: { n: number; resolve: () => void }[] = [];
   const fallback: Route =
     defaultRoute ??
     ((req, n) => ({
@@ -47,6 +52,10 @@ export async function startRender(defaultRoute?: Route): Promise<TestRender> {
     const n = (hits.get(path) ?? 0) + 1;
     hits.set(path, n);
     requests.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers });
+    for (const w of waiters.filter((x) => x.n <= requests.length)) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
     for await (const _ of req) void _;
     const reply = await (routes.get(path) ?? fallback)(req, n);
     if (reply.delayMs) await sleep(reply.delayMs);
@@ -67,6 +76,7 @@ export async function startRender(defaultRoute?: Route): Promise<TestRender> {
       }
       res.write(chunk);
       sent += chunk.length;
+      if (reply.hold && i === 0) await reply.hold;
       if (reply.dripMs && i + size < body.length) await sleep(reply.dripMs);
     }
     res.end();
@@ -83,6 +93,7 @@ export async function startRender(defaultRoute?: Route): Promise<TestRender> {
     route(p, r) {
       routes.set(p, typeof r === 'function' ? r : () => r);
     },
+    arrived: (n) => (requests.length >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve }))),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

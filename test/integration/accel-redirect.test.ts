@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { startNginxFront, type Nginx } from '../../bench/lib.js';
 import { startFarmgate, type TestFarmgate } from '../helpers/farmgate.js';
-import { binaryPath } from '../helpers/front-servers.js';
+import { binaryPath } from '../../support/front-servers.js';
 import { startRender, type TestRender } from '../helpers/render.js';
 
 const PREFIX = '/_farmgate_docroot';

@@ -10,8 +10,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { farmServer, waitFor as waitForCheck, type FarmServer } from '../propagation/web-farm.js';
+import { startRedis, type TestRedis } from '../../support/redis.js';
+import { farmServer, waitFor as waitForCheck, type FarmServer } from '../../support/web-farm.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--disable-dev-shm-usage'];

@@ -8,9 +8,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { freePort } from '../helpers/front-servers.js';
+import { freePort } from '../../support/front-servers.js';
 import { httpRequest, tempDir } from '../helpers/farmgate.js';
-import { sleep, startRender, type TestRender } from '../helpers/render.js';
+import { startRender, type TestRender } from '../helpers/render.js';
+import { waitFor } from '../helpers/wait.js';
 
 const tsx = import.meta.resolve('tsx');
 const bodyFor = (p: string) => Buffer.from(`<html>${p}</html>`.padEnd(100_000, '.'));
@@ -29,10 +30,12 @@ async function listTemp(dir: string): Promise<string[]> {
 describe('crash safety', () => {
   let dir: string;
   let render: TestRender;
-  let drip = 40;
+  // The first run's renders send one chunk and wait here: the kill always lands mid-write.
+  let release!: () => void;
+  let hold: Promise<void> | undefined = new Promise<void>((r) => (release = r));
   before(async () => {
     dir = await tempDir('farmgate-crash-');
-    render = await startRender((req) => ({ body: bodyFor(req.url ?? ''), chunks: 20, dripMs: drip }));
+    render = await startRender((req) => ({ body: bodyFor(req.url ?? ''), chunks: 20, ...(hold ? { hold } : {}) }));
   });
   after(async () => {
     await render.close();
@@ -57,23 +60,19 @@ describe('crash safety', () => {
       return { child, log: () => log };
     };
     const base = `http://127.0.0.1:${port}`;
-    const waitUp = async () => {
-      for (let i = 0; i < 100; i++) {
-        if (await httpRequest(base + '/healthcheck.html', { host: 'unknown.local' }).then(() => true, () => false)) return;
-        await sleep(100);
-      }
-      assert.fail('farmgate did not start');
-    };
+    const waitUp = () => waitFor('farmgate to answer', () => httpRequest(base + '/healthcheck.html', { host: 'unknown.local' }).then(() => true, () => false));
     const pages = Array.from({ length: 200 }, (_, i) => `/content/p${i}.html`);
 
     let first: { child: ChildProcess; log: () => string } | undefined = start();
     await waitUp();
     const inFlight = pages.map((p) => httpRequest(base + p, { host: 'site.local' }).then((r) => r.buffer()).catch(() => undefined));
-    await sleep(500);
     const docroot = path.join(dir, 'docroot');
+    await render.arrived(pages.length);
+    await waitFor('temporary files of the writes in flight', async () => (await listTemp(docroot)).length > 0);
     const leftBehind = await listTemp(docroot);
     first.child.kill('SIGKILL');
-    drip = 0;
+    hold = undefined;
+    release();
     await Promise.all(inFlight);
     assert.ok(leftBehind.length > 0, 'the kill happened while writes were in flight');
     first = undefined;
@@ -81,7 +80,7 @@ describe('crash safety', () => {
     const second = start();
     try {
       await waitUp();
-      for (let i = 0; i < 50 && (await listTemp(docroot)).length > 0; i++) await sleep(100);
+      await waitFor('the crash sweep', async () => (await listTemp(docroot)).length === 0, 5000).catch(() => undefined);
       assert.deepEqual(await listTemp(docroot), [], 'temporary files swept at start');
       assert.match(second.log(), /removed temporary files left by a crash/);
       for (const p of pages) {

@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { freePort } from '../helpers/front-servers.js';
+import { freePort } from '../../support/front-servers.js';
 import { httpRequest, tempDir } from '../helpers/farmgate.js';
 
 describe('the demo (npm start)', () => {

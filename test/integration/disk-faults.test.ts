@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { testClock } from '../helpers/clock.js';
 import { startFarmgate, tempDir, type TestFarmgate } from '../helpers/farmgate.js';
 import { startRender, type TestRender } from '../helpers/render.js';
 
@@ -41,13 +42,14 @@ describe('disk faults', () => {
   let mountProblem: string | undefined;
   let render: TestRender;
   let fg: TestFarmgate | undefined;
+  const clock = testClock();
   before(async () => {
     dir = await tempDir('farmgate-disk-');
     docroot = path.join(dir, 'docroot');
     await fs.mkdir(docroot);
     mountProblem = tryMount(docroot, 256);
     render = await startRender((req, n) => ({ body: `${req.url} ${n} `.padEnd(20_000, '-') }));
-    if (!mountProblem) fg = await startFarmgate(yaml(render.url, docroot));
+    if (!mountProblem) fg = await startFarmgate(yaml(render.url, docroot), { now: clock.now });
   });
   after(async () => {
     await fg?.close();
@@ -89,7 +91,7 @@ describe('disk faults', () => {
 
   it('full docroot: pages come from the render, no partial file is left, nothing crashes', async (t) => {
     if (mountProblem) return t.skip(`cannot mount a tmpfs here: ${mountProblem}`);
-    await new Promise((r) => setTimeout(r, 5100)); // let the read-only episode expire
+    clock.advance(5100); // past the read-only episode's degraded window, on farmgate's clock
     const filler = path.join(docroot, 'filler');
     await fs.writeFile(filler, Buffer.alloc(240 * 1024)).catch(() => {});
     try {

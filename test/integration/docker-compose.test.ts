@@ -13,7 +13,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
-import { binaryPath, freePort, hasBinary, renderTemplate, templates } from '../helpers/front-servers.js';
+import { binaryPath, freePort, hasBinary, renderTemplate, templates } from '../../support/front-servers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const composeFile = path.join(root, 'docker-compose.yml');

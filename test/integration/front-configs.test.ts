@@ -8,7 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 
-import { hasBinary, startApache, startNginx, type FrontServer, type FrontServerOptions } from '../helpers/front-servers.js';
+import { hasBinary, startApache, startNginx, type FrontServer, type FrontServerOptions } from '../../support/front-servers.js';
 
 // ------------------------------------------------------------------ stand-in farmgate
 

@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { hasBinary, startApache, startNginx, type FrontServer } from '../helpers/front-servers.js';
+import { hasBinary, startApache, startNginx, type FrontServer } from '../../support/front-servers.js';
 import { oneFarmYaml, startFarmgate, type TestFarmgate } from '../helpers/farmgate.js';
 import { startRender, type TestRender } from '../helpers/render.js';
 

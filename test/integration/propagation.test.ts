@@ -10,8 +10,8 @@ import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { encodeEvent } from '../../src/propagation/event.js';
 import { httpRequest } from '../helpers/farmgate.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { adminJson, appliedHandles, farmServer, flush, mtimeMs, SECRET, waitFor, type FarmServer } from '../propagation/web-farm.js';
+import { startRedis, type TestRedis } from '../../support/redis.js';
+import { adminJson, appliedHandles, farmServer, flush, mtimeMs, SECRET, waitFor, type FarmServer } from '../../support/web-farm.js';
 
 let redis: TestRedis;
 let farm: FarmServer[] = [];

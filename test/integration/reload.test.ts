@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { freePort } from '../helpers/front-servers.js';
+import { freePort } from '../../support/front-servers.js';
 import { httpRequest, tempDir } from '../helpers/farmgate.js';
 import { sleep, startRender, type TestRender } from '../helpers/render.js';
 

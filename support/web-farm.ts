@@ -6,13 +6,13 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig, type Config } from '../../src/config/index.js';
-import { createApp, type App } from '../../src/http/app.js';
-import { startServers, type Listening } from '../../src/http/server.js';
-import { silentLogger } from '../../src/logger.js';
-import { createMetrics } from '../../src/metrics.js';
-import type { PropagationTuning } from '../../src/propagation/index.js';
-import { httpRequest } from '../helpers/farmgate.js';
+import { loadConfig, type Config } from '../src/config/index.js';
+import { createApp, type App } from '../src/http/app.js';
+import { startServers, type Listening } from '../src/http/server.js';
+import { silentLogger } from '../src/logger.js';
+import { createMetrics } from '../src/metrics.js';
+import type { PropagationTuning } from '../src/propagation/index.js';
+import { request } from 'undici';
 
 export const SECRET = 'web-farm-test-secret-0123456789';
 
@@ -118,12 +118,12 @@ export async function farmServer(name: string, redisUrl: string, opts: { stream:
 
 /** A flush exactly as a flush agent sends it. */
 export async function flush(server: FarmServer, handle: string, action = 'Activate'): Promise<number> {
-  const res = await httpRequest(server.url + '/dispatcher/invalidate.cache', {
+  const res = await request(server.url + '/dispatcher/invalidate.cache', {
     method: 'POST',
     headers: { 'CQ-Action': action, 'CQ-Handle': handle, 'CQ-Path': handle, 'Content-Length': '0' },
   });
-  await res.text();
-  return res.status;
+  await res.body.text();
+  return res.statusCode;
 }
 
 export async function mtimeMs(file: string): Promise<number | undefined> {
@@ -150,7 +150,7 @@ export function appliedHandles(server: FarmServer): string[] {
 }
 
 export async function adminJson(server: FarmServer, pathname: string, method = 'GET'): Promise<{ status: number; body: any }> {
-  const res = await httpRequest(server.adminUrl + pathname, { method });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  const res = await request(server.adminUrl + pathname, { method: method as 'GET' });
+  const text = await res.body.text();
+  return { status: res.statusCode, body: text ? JSON.parse(text) : undefined };
 }
