@@ -10,8 +10,8 @@ import path from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { signBody } from '../../src/invalidation/signature.js';
 import { httpRequest } from '../helpers/farmgate.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { farmServer, mtimeMs, waitFor, type FarmServer } from '../propagation/web-farm.js';
+import { startRedis, type TestRedis } from '../../support/redis.js';
+import { farmServer, mtimeMs, waitFor, type FarmServer } from '../../support/web-farm.js';
 
 const API_SECRET = 'farm-api-secret-0123456789';
 let redis: TestRedis;
