@@ -10,7 +10,7 @@ import { baseFromListen, warmCommand } from '../../src/cli/warm.js';
 import { parseSitemap } from '../../src/warm/sitemap.js';
 import { runCli } from '../helpers/cli-io.js';
 import { oneFarmYaml, startFarmgate, type TestFarmgate } from '../helpers/farmgate.js';
-import { sleep, startRender, type TestRender } from '../helpers/render.js';
+import { startRender, type TestRender } from '../helpers/render.js';
 
 let render: TestRender;
 let fg: TestFarmgate;
@@ -103,10 +103,16 @@ describe('farmgate warm --urls', () => {
   it('at most --concurrency requests in flight', async () => {
     let inFlight = 0;
     let max = 0;
+    // Each answer waits until a second request is in flight (a pair), so overlap is certain, not
+    // a matter of timing: more than 2 at once would show in `max`.
+    let waiting: (() => void)[] = [];
     for (let i = 0; i < 6; i++) {
       render.route(`/content/c/${i}.html`, async () => {
         max = Math.max(max, ++inFlight);
-        await sleep(40);
+        await new Promise<void>((resolve) => {
+          waiting.push(resolve);
+          if (waiting.length === 2) [waiting, waiting = []][0]!.forEach((w) => w());
+        });
         inFlight--;
         return { headers: { 'content-type': 'text/html' }, body: `<p>${i}</p>` };
       });

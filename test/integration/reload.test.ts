@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { freePort } from '../../support/front-servers.js';
 import { httpRequest, tempDir } from '../helpers/farmgate.js';
 import { sleep, startRender, type TestRender } from '../helpers/render.js';
+import { waitFor } from '../helpers/wait.js';
 
 const tsx = import.meta.resolve('tsx');
 
@@ -53,10 +54,10 @@ describe('config reload under load', () => {
     child.stdout.on('data', (d) => (log += d));
     child.stderr.on('data', (d) => (log += d));
     const exited = new Promise<void>((r) => child.on('exit', () => r()));
+    const outcomes = () => log.split('\n').filter((l) => l.includes('"config reloaded"') || l.includes('config reload refused')).length;
     try {
       const base = `http://127.0.0.1:${port}`;
-      for (let i = 0; i < 100 && !log.includes('farmgate listening'); i++) await sleep(100);
-      assert.match(log, /farmgate listening/);
+      await waitFor('farmgate to listen', () => log.includes('farmgate listening'));
 
       let running = true;
       const failures: string[] = [];
@@ -83,14 +84,16 @@ describe('config reload under load', () => {
       for (let i = 0; i < 20; i++) {
         const bad = i % 3 === 1;
         const text = bad ? invalid[Math.floor(i / 3) % invalid.length]! : config(port, render.url, ['site.local', `v${i}.local`]);
+        const before = outcomes();
         await fs.writeFile(file, text);
         if (i % 2 === 0) child.kill('SIGHUP');
-        await sleep(400);
+        // The next change only once this one was read: reloaded or refused, as the log says.
+        await waitFor(`reload ${i} to be applied or refused`, () => outcomes() > before);
       }
       // End on a valid config with a new host, and prove it took effect.
       await fs.writeFile(file, config(port, render.url, ['site.local', 'final.local']));
       child.kill('SIGHUP');
-      await sleep(600);
+      await waitFor('the final config to take effect', async () => (await httpRequest(base + '/content/final.html', { host: 'final.local' }).then((r) => r.text().then(() => r.status))) === 200);
       running = false;
       await Promise.all(clients);
 

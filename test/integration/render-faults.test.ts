@@ -8,8 +8,9 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { testClock } from '../helpers/clock.js';
 import { oneFarmYaml, startFarmgate, type TestFarmgate } from '../helpers/farmgate.js';
-import { sleep } from '../helpers/render.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** A render speaking raw bytes: each path maps to what is written on the socket. */
 async function rawRender(replies: Record<string, (socket: net.Socket) => void>) {
@@ -32,6 +33,7 @@ describe('render faults', () => {
   let render: Awaited<ReturnType<typeof rawRender>>;
   let fg: TestFarmgate;
   let goodCalls = 0;
+  const clock = testClock();
   before(async () => {
     render = await rawRender({
       '/content/short.html': (s) => s.end('HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 1000\r\n\r\nonly part of it'),
@@ -47,7 +49,9 @@ describe('render faults', () => {
         else s.end('HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\ncut');
       },
     });
-    fg = await startFarmgate(oneFarmYaml(render.url, { statfileslevel: 1, statCheckIntervalMs: 20, serveStaleOnError: true }).replace('timeoutMs: 2000', 'timeoutMs: 500'));
+    fg = await startFarmgate(oneFarmYaml(render.url, { statfileslevel: 1, statCheckIntervalMs: 20, serveStaleOnError: true }).replace('timeoutMs: 2000', 'timeoutMs: 500'), {
+      now: clock.now,
+    });
   });
   after(async () => {
     await fg.close();
@@ -73,17 +77,21 @@ describe('render faults', () => {
 
   it('a drip slower than timeoutMs between bytes is cut off; nothing cached', async () => {
     await assert.rejects(get('/content/drip.html'));
-    await sleep(100);
+    // The client is cut off first; the aborted write then closes and removes its temporary file.
+    const temp = async () => (await fs.readdir(path.join(fg.docroot('site'), 'content')).catch(() => [] as string[])).filter((n) => n.startsWith('.fgtmp-'));
+    await waitFor('the aborted write to remove its temporary file', async () => (await temp()).length === 0);
     assert.equal(await cached('/content/drip.html'), false);
-    const names = await fs.readdir(path.join(fg.docroot('site'), 'content')).catch(() => [] as string[]);
-    assert.deepEqual(names.filter((n) => n.startsWith('.fgtmp-')), []);
   });
 
   it('the stale copy survives a broken re-fetch', async () => {
     assert.equal((await get('/content/stale.html')).body, 'good');
-    await sleep(10);
-    await fs.writeFile(path.join(fg.docroot('site'), 'content/.stat'), '');
-    await sleep(40);
+    // Another process touches a .stat newer than the copy; farmgate notices it once its check
+    // interval has passed on its clock.
+    const stat = path.join(fg.docroot('site'), 'content/.stat');
+    await fs.writeFile(stat, '');
+    const later = new Date(clock.now() + 1000);
+    await fs.utimes(stat, later, later);
+    clock.advance(2000);
     await assert.rejects(get('/content/stale.html'));
     assert.equal(await fs.readFile(path.join(fg.docroot('site'), 'content/stale.html'), 'utf8'), 'good', 'the good copy was not overwritten');
   });
