@@ -127,6 +127,18 @@ document.getElementById('explain-form').addEventListener('submit', async (e) => 
   try { show('explain-result', describeExplain(await api('/admin/api/explain', fields(e.target)))); }
   catch (err) { show('explain-result', 'error: ' + err.message); }
 });
+function describeTags(r) {
+  if (r.tag !== undefined) {
+    return r.farms.map((f) => 'farm ' + f.farm + ': ' + f.count + ' cached file' + (f.count === 1 ? '' : 's') + ' carry ' + r.tag
+      + (f.rebuilding ? ' (index rebuilding)' : '') + (f.sample.length ? '\\n  ' + f.sample.join('\\n  ') : '')).join('\\n');
+  }
+  return r.farms.map((f) => 'farm ' + f.farm + ': ' + (f.cached ? (f.tags.length ? f.tags.join(' ') : 'no tags') : 'not cached (or untagged)')).join('\\n');
+}
+document.getElementById('tags-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  try { show('tags-result', describeTags(await api('/admin/api/tags', fields(e.target)))); }
+  catch (err) { show('tags-result', 'error: ' + err.message); }
+});
 document.getElementById('flush-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   try {
@@ -167,6 +179,10 @@ ${d.notices.map((n) => `<section class="notice">${esc(n)}</section>`).join('\n')
 <label>Action <select name="action"><option>Activate</option><option>Deactivate</option><option>Delete</option></select></label>
 <label><input type="checkbox" name="scope" value="ResourceOnly" style="width:auto"> ResourceOnly</label>
 <button type="submit">Explain</button></form><pre class="result" id="explain-result" hidden></pre></section>
+<section><h2>Tags</h2><p>The tags a cached file carries, or the cached files carrying a tag (what invalidating it would delete). Nothing changes.</p>
+<form id="tags-form"><label>Cached file <input name="path" placeholder="/content/site-a/en/page.html"></label>
+<label>or tag <input name="tag" placeholder="product-42"></label>
+<button type="submit">Look up</button></form><pre class="result" id="tags-result" hidden></pre></section>
 <section><h2>Send a flush</h2><p>Applied here${d.propagation === 'redis' ? ' and sent to every server of the web farm' : ''}.</p>
 <form id="flush-form"><label>Handle <input name="handle" required placeholder="/content/site-a/en/page"></label>
 <label>Action <select name="action"><option>Activate</option><option>Deactivate</option><option>Delete</option><option>Test</option></select></label>

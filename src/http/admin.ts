@@ -8,6 +8,7 @@
  * | GET        | /admin                                 | the dashboard (`?token=` sets the cookie)  |
  * | GET        | /admin/api/farms, flushes, servers, propagation |                                   |
  * | GET, POST  | /admin/api/explain                     | a flush as a dry run                       |
+ * | GET, POST  | /admin/api/tags                        | a cached file's tags, a tag's cached files |
  * | POST       | /admin/api/flush                       | a flush (door `admin`)                     |
  * | POST       | /admin/api/hold, /admin/api/release    | this server                                |
  * | POST       | /admin/api/servers/{name}/hold|release | any server, relayed through Redis          |
@@ -27,6 +28,7 @@ import type { Propagation } from '../propagation/index.js';
 import type { Runtime } from '../runtime.js';
 import { explain, farmsStatus, flushFromAdmin, type ServerStatus } from './admin-api.js';
 import { renderAdminPage } from './admin-page.js';
+import { tagsLookup } from './admin-tags.js';
 
 export interface AdminDeps {
   readonly getRuntime: () => Runtime;
@@ -164,6 +166,8 @@ export function createAdminHandler(deps: AdminDeps): (req: IncomingMessage, res:
     json(req, res, 200, await explain(deps.getRuntime(), query));
   });
   app.post('/admin/api/explain', async (req, res) => json(req, res, 200, await explain(deps.getRuntime(), input(req))));
+  app.get('/admin/api/tags', (req, res) => json(req, res, 200, tagsLookup(deps.getRuntime(), Object.fromEntries(new URL(req.originalUrl, 'http://admin').searchParams))));
+  app.post('/admin/api/tags', (req, res) => json(req, res, 200, tagsLookup(deps.getRuntime(), input(req))));
   app.post('/admin/api/flush', async (req, res) => {
     if (!deps.runFlush) return json(req, res, 503, { error: 'flushing is not available here' });
     json(req, res, 200, await flushFromAdmin(deps.runFlush, deps.getRuntime(), input(req)));

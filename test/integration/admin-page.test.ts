@@ -49,6 +49,25 @@ describe('admin page in a browser', () => {
     await redis?.stop();
   });
 
+  it('shows a cached file’s tags and the files carrying a tag (issue 15)', { timeout: 30_000 }, async () => {
+    const rt = web1.app.runtime();
+    const farm = rt.farms.find((f) => f.name === 'site-a')!;
+    const w = rt.cacheFor(farm).beginWrite('/content/site-a/tagged.html', Date.now() - 1000);
+    w.write(Buffer.from('<html>tagged</html>'));
+    assert.equal(await w.commit({ headers: [['content-type', 'text/html']], ttlExpiresMs: undefined, tags: ['product-42', 'nav'] }), true);
+    const page = await browser.newPage();
+    await page.goto(`${web1.adminUrl}/admin`);
+    await page.fill('#tags-form input[name="path"]', '/content/site-a/tagged.html');
+    await page.click('#tags-form button');
+    await page.waitForSelector('#tags-result:not([hidden])');
+    assert.match((await page.locator('#tags-result').textContent())!, /farm site-a: product-42 nav/);
+    await page.fill('#tags-form input[name="path"]', '');
+    await page.fill('#tags-form input[name="tag"]', 'product-42');
+    await page.click('#tags-form button');
+    await waitFor('tag lookup shown', async () => /1 cached file carry product-42\s+\/content\/site-a\/tagged\.html/.test((await page.locator('#tags-result').textContent()) ?? ''));
+    await page.close();
+  });
+
   it('lists farms and servers, flushes from its form, holds and releases', { timeout: 60_000 }, async () => {
     const page = await browser.newPage();
     await page.goto(`${web1.adminUrl}/admin`);
