@@ -156,7 +156,7 @@ export function createPropagation(deps: PropagationDeps): Propagation {
     joining ??= (async () => {
       try {
         const epoch = await client.epoch(randomUUID());
-        const known = local.state.epoch;
+        const known = session.epoch;
         const groups = await client.groups();
         const mine = groups.find((g) => g.name === name);
         const decision = joinDecision({ knownEpoch: known, epoch, groupExists: mine !== undefined, lastReadAt: seen.lastReadAt, now: now(), replayWindowMs });
@@ -169,7 +169,7 @@ export function createPropagation(deps: PropagationDeps): Propagation {
         if (decision.coldFlush) await doColdFlush(decision.coldFlush);
         else if (mine) await checkRetention();
         consumer?.rewind();
-        session.join();
+        session.join(epoch);
         publisher!.kick();
         void heartbeat();
       } catch (err) {
@@ -265,8 +265,7 @@ export function createPropagation(deps: PropagationDeps): Propagation {
     },
 
     async start() {
-      const state = await local.load();
-      session.setHeld(state.held === true);
+      session.restore(await local.load());
       outbox = await Outbox.open(config.server.stateDir);
       if (outbox.depth > 0) log.warn({ events: outbox.depth }, 'outbox holds flushes not yet sent; they go first');
       publisher = new Publisher({

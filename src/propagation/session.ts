@@ -1,8 +1,9 @@
 /**
- * The propagation session: where this server stands with the stream, in one object. `joined` to
- * the current stream epoch (set after a successful join, cleared when the connection is lost or
- * our group vanished), `held` (a deployment: events are recorded, not applied; persisted by the
- * caller), `stopping`. The publisher sends only while joined; the consumer reads only while
+ * The propagation session: where this server stands with the stream, in one object. `epoch`, the
+ * stream epoch last joined (position.ts: a new one means Redis lost its data), `joined` to it (set
+ * after a successful join, cleared when the connection is lost or our group vanished), `held` (a
+ * deployment: events are recorded, not applied), `stopping`. The caller persists epoch and held
+ * (stateDir/propagation.json). The publisher sends only while joined; the consumer reads only while
  * joined and not held, and waits on `whenJoined` / `whenReleased` instead of polling.
  */
 export interface SessionView {
@@ -20,12 +21,20 @@ export interface SessionView {
 export class Session implements SessionView {
   #joined = false;
   #held = false;
+  #epoch: string | undefined;
   #stopping = false;
   #joinWaiters: (() => void)[] = [];
   #releaseWaiters: (() => void)[] = [];
 
-  constructor(held = false) {
-    this.#held = held;
+  /** What was persisted before a restart (the hold flag survives a deployment's restart). */
+  restore(state: { held?: boolean | undefined; epoch?: string | undefined }): void {
+    this.#held = state.held === true;
+    this.#epoch = state.epoch;
+  }
+
+  /** The stream epoch last joined; undefined before the first join. */
+  get epoch(): string | undefined {
+    return this.#epoch;
   }
 
   get joined(): boolean {
@@ -48,8 +57,9 @@ export class Session implements SessionView {
     return this.#held && !this.#stopping;
   }
 
-  /** Joined to the stream's current epoch. */
-  join(): void {
+  /** Joined to the stream's epoch `epoch`. */
+  join(epoch: string): void {
+    this.#epoch = epoch;
     this.#joined = true;
     wake(this.#joinWaiters);
   }

@@ -113,4 +113,20 @@ describe('admin listener', () => {
     assert.equal(servers.length, 1, 'without propagation, this server alone');
     assert.equal((await admin('/admin/api/hold', { method: 'POST' })).status, 409, 'hold needs propagation');
   });
+
+  it('the route table: 405 with Allow for a POST-only route, 404 elsewhere, 400 for a body that is not an object', async () => {
+    const get = await admin('/admin/api/flush');
+    assert.deepEqual([get.status, get.headers.get('allow')], [405, 'POST']);
+    assert.equal((await admin('/admin/api/servers/web2/hold')).status, 405);
+    const missing = await admin('/admin/api/nope');
+    assert.deepEqual([missing.status, await missing.text()], [404, 'not found\n']);
+    for (const body of ['[1, 2]', '{not json', JSON.stringify({ handle: 'x'.repeat(70_000) })]) {
+      const r = await admin('/admin/api/explain', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      assert.equal(r.status, 400, body.slice(0, 20));
+      assert.equal(JSON.parse(await r.text()).code, 'FG_ADMIN_BAD_INPUT');
+    }
+    const form = await admin('/admin/api/explain', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'handle=%2Fcontent%2Fsite%2Fen' });
+    assert.equal(JSON.parse(await form.text()).handle, '/content/site/en');
+    assert.equal((await httpRequest(fg.adminUrl! + '/admin/api/flushes', { method: 'POST', body: '{}' })).status, 401, 'a stranger\'s body is never read');
+  });
 });

@@ -34,7 +34,7 @@ async function setup(apply: (e: PropagatedEvent) => RemoteOutcome | Promise<Remo
   await client.connect();
   await client.createGroup('web1', '$');
   const session = new Session();
-  session.join();
+  session.join('epoch-1');
   const applied: string[] = [];
   const colds: string[] = [];
   let lost = 0;
