@@ -2,7 +2,7 @@
 /**
  * A small sample publish render for the demo and docker compose: pages under /content/site-a and
  * /content/site-b whose body shows when they were rendered, so a cached copy is easy to tell from
- * a fresh one. PORT (default 4503), HOST (default 127.0.0.1).
+ * a fresh one; HTML pages are tagged with `Surrogate-Key`. PORT (default 4503), HOST (default 127.0.0.1).
  */
 import http from 'node:http';
 
@@ -37,7 +37,10 @@ const server = http.createServer((req, res) => {
     return res.end(JSON.stringify({ site: m[1], path: url.pathname, renderedAt: now.toISOString(), render: renders }) + '\n');
   }
   if (url.pathname.endsWith('.html')) {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'last-modified': now.toUTCString() });
+    // Cache tags (README "Tagging pages"): this page's own id, its site, and the navigation it shows.
+    const id = url.pathname.slice(url.pathname.lastIndexOf('/') + 1).replace(/\..*$/, '');
+    const tags = `page-${m[1]}-${id} ${m[1]} nav`;
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'last-modified': now.toUTCString(), 'surrogate-key': tags });
     return res.end(page(m[1], url.pathname, now));
   }
   res.writeHead(404, { 'content-type': 'text/plain' });
