@@ -21,6 +21,15 @@ export class Confinement {
     return new Confinement(path.resolve(docroot), await fs.realpath(docroot));
   }
 
+  /** For reading only (`farmgate explain`): undefined when the docroot does not exist; creates nothing. */
+  static async existing(docroot: string): Promise<Confinement | undefined> {
+    try {
+      return new Confinement(path.resolve(docroot), await fs.realpath(docroot));
+    } catch {
+      return undefined;
+    }
+  }
+
   /**
    * The absolute path of a document path. Validated document paths (doc-path.ts) join by
    * concatenation, which the HIT path can afford on every request; anything with a `.` segment

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { Confinement } from '../cache/confine.js';
 import type { ListingEntry } from '../cache/store.js';
 
 export interface ReaderEntry extends ListingEntry {
@@ -12,27 +13,16 @@ export interface ReaderEntry extends ListingEntry {
 }
 
 export class DocrootReader {
-  private constructor(readonly realDocroot: string | undefined) {}
+  private constructor(readonly confinement: Confinement | undefined) {}
 
   /** A reader for a docroot that may not exist yet (then everything reads as empty). */
   static async open(docroot: string): Promise<DocrootReader> {
-    try {
-      return new DocrootReader(await fs.realpath(docroot));
-    } catch {
-      return new DocrootReader(undefined);
-    }
+    return new DocrootReader(await Confinement.existing(docroot));
   }
 
   /** The real path of a folder of the docroot, or undefined when absent or outside it. */
   async #dir(dirDocPath: string): Promise<string | undefined> {
-    if (!this.realDocroot) return undefined;
-    try {
-      const real = await fs.realpath(path.join(this.realDocroot, dirDocPath));
-      const inside = real === this.realDocroot || real.startsWith(this.realDocroot + path.sep);
-      return inside ? real : undefined;
-    } catch {
-      return undefined;
-    }
+    return this.confinement?.safeDir(this.confinement.abs(dirDocPath));
   }
 
   async list(dirDocPath: string): Promise<ReaderEntry[]> {
