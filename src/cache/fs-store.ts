@@ -34,6 +34,9 @@ export interface FsStoreOptions {
   readonly degradedMs?: number;
 }
 
+/** Files whose deletes (with sidecars) are in flight at once within one folder. */
+const REMOVE_BATCH = 32;
+
 /** Errors that say the disk, not the request, is the problem. */
 const DISK_FAULTS = new Set(['EROFS', 'ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EIO']);
 
@@ -309,7 +312,7 @@ export class FsStore implements CacheStore {
    * A folder is first renamed aside (one atomic step: a front serving the docroot sees it gone at
    * once, and nothing installed into it meanwhile survives), then deleted.
    */
-  async remove(docPath: string): Promise<boolean> {
+  async remove(docPath: string, opts: { readonly withSidecars?: boolean } = {}): Promise<boolean> {
     const absPath = this.#dir.abs(docPath);
     if (absPath === this.#dir.docroot) throw new Error('refusing to delete the docroot itself');
     const absDir = path.dirname(absPath);
@@ -326,7 +329,10 @@ export class FsStore implements CacheStore {
     await this.#settleInstalls(at);
     const aside = await this.#locks.run(absDir, async () => {
       if (!tree) {
-        await fs.rm(absPath, { force: true });
+        await Promise.all([
+          fs.rm(absPath, { force: true }),
+          ...(opts.withSidecars ? [fs.rm(absPath + HEADERS_SUFFIX, { force: true }), fs.rm(absPath + TTL_SUFFIX, { force: true })] : []),
+        ]);
         return undefined;
       }
       const tmp = tempName(absPath);
@@ -349,6 +355,52 @@ export class FsStore implements CacheStore {
     }
     this.#observer.removed?.(docPath, tree ? 'tree' : 'file');
     return true;
+  }
+
+  async removeFiles(docPaths: readonly string[]): Promise<string[]> {
+    const byDir = new Map<string, string[]>();
+    for (const docPath of docPaths) {
+      const absDir = path.dirname(this.#dir.abs(docPath));
+      let list = byDir.get(absDir);
+      if (!list) byDir.set(absDir, (list = []));
+      list.push(docPath);
+    }
+    const deleted: string[] = [];
+    for (const [absDir, inDir] of byDir) {
+      if (!(await this.#dir.safeDir(absDir))) continue;
+      const files = (
+        await Promise.all(
+          inDir.map((docPath) =>
+            fs.lstat(this.#dir.abs(docPath)).then(
+              (st) => (st.isDirectory() ? undefined : docPath),
+              () => undefined,
+            ),
+          ),
+        )
+      ).filter((p): p is string => p !== undefined);
+      if (files.length === 0) continue;
+      const at = this.#now();
+      for (const docPath of files) this.#fences.note(this.#dir.abs(docPath));
+      await this.#settleInstalls(at);
+      await this.#locks.run(absDir, async () => {
+        for (let i = 0; i < files.length; i += REMOVE_BATCH) {
+          await Promise.all(
+            files.slice(i, i + REMOVE_BATCH).flatMap((docPath) => {
+              const abs = this.#dir.abs(docPath);
+              return [abs, abs + HEADERS_SUFFIX, abs + TTL_SUFFIX].map((f) => fs.rm(f, { force: true }));
+            }),
+          );
+        }
+      });
+      for (const docPath of files) {
+        const abs = this.#dir.abs(docPath);
+        this.#hot.delete(abs);
+        if (path.basename(abs) === '.stat') this.#stats.forget(abs, false);
+        this.#observer.removed?.(docPath, 'file');
+        deleted.push(docPath);
+      }
+    }
+    return deleted;
   }
 
   async touchStat(dirDocPath: string, at: number): Promise<boolean> {

@@ -138,9 +138,17 @@ export interface CacheStore {
   settle(): Promise<void>;
   /**
    * Deletes a file or folder tree (a symlink is removed, never followed), fencing it first.
-   * True when something was deleted.
+   * True when something was deleted. `withSidecars`: a file's `.h` and `.ttl` go with it, in the
+   * same step (a tag invalidation; a flush lists its sidecars as `base.*` names of their own).
    */
-  remove(docPath: string): Promise<boolean>;
+  remove(docPath: string, opts?: { readonly withSidecars?: boolean }): Promise<boolean>;
+  /**
+   * Deletes many files, each with its `.h` and `.ttl` (a tag invalidation), as `remove` would one
+   * by one, but one folder at a time: one confinement check, one fence wait and one lock per
+   * folder, the deletes of a folder in parallel. Names that are folders or gone are skipped.
+   * Returns the document paths deleted.
+   */
+  removeFiles(docPaths: readonly string[]): Promise<string[]>;
   /**
    * Touches (creates if missing) the `.stat` of a folder with mtime `at`; false when the folder
    * leaves the docroot's real path.

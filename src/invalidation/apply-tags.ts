@@ -9,14 +9,11 @@
  *    recorded in the index;
  * 3. the index names the files carrying the tags (after a crash, once its rebuild is done): the
  *    cost follows those files, not the cache;
- * 4. each is removed through the store (which fences its path and forgets it in the index),
- *    with its `.h` and `.ttl`.
+ * 4. they are removed through the store, folder by folder (which fences each path and forgets it
+ *    in the index), each with its `.h` and `.ttl`.
  */
 import type { CacheStore } from '../cache/store.js';
 import type { TagStore } from '../tags/tag-store.js';
-
-/** Files removed at once (each removal is a few syscalls on the thread pool). */
-const CONCURRENCY = 16;
 
 export interface TagInvalidationResult {
   /** Document paths of the files deleted (sidecars not listed), sorted. */
@@ -32,21 +29,11 @@ export async function invalidateTags(store: CacheStore, index: TagStore, tags: r
   const byTag: Record<string, number> = {};
   for (const tag of tags) byTag[tag] = index.filesWithNow(tag).size;
   const files = await index.filesWith(tags);
-  const deleted: string[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < files.length) {
-      const docPath = files[next++]!;
-      if (await store.remove(docPath)) {
-        deleted.push(docPath);
-        await store.remove(docPath + '.h');
-        await store.remove(docPath + '.ttl');
-      } else {
-        // Gone already (another process, an earlier flush): nothing to delete, nothing to remember.
-        index.forget(docPath);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, files.length) }, worker));
+  const deleted = await store.removeFiles(files);
+  // Files already gone (another process, an earlier flush): nothing to delete, nothing to remember.
+  if (deleted.length < files.length) {
+    const removed = new Set(deleted);
+    for (const docPath of files) if (!removed.has(docPath)) index.forget(docPath);
+  }
   return { deleted: deleted.sort(), byTag };
 }

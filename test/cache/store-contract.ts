@@ -232,6 +232,36 @@ export function cacheStoreContract(name: string, open: OpenStore): void {
       }
     });
 
+    it('remove(P, { withSidecars }) deletes the file with its .h and .ttl, in one step', async () => {
+      const { store: s, close } = await fresh();
+      try {
+        await store(s, '/w/a.html', 'a', clock - 10, { headers: [['content-type', 'text/html']], ttlExpiresMs: clock + 60_000 });
+        await store(s, '/w/b.html', 'b', clock - 10);
+        assert.equal(await s.remove('/w/a.html', { withSidecars: true }), true);
+        const names = (await s.list('/w')).map((e) => e.name).sort();
+        assert.deepEqual(names, ['b.html', 'b.html.h']);
+      } finally {
+        await close();
+      }
+    });
+
+    it('removeFiles deletes many files with their sidecars, skips folders and missing names, and tells the observer', async () => {
+      const { store: s, close } = await fresh();
+      try {
+        for (const p of ['/m/a.html', '/m/b.html', '/n/c.html', '/n/d/e.html']) await store(s, p, p, clock - 10);
+        events.length = 0;
+        const gone = await s.removeFiles(['/m/a.html', '/n/c.html', '/n/d', '/m/missing.html']);
+        assert.deepEqual(gone.sort(), ['/m/a.html', '/n/c.html']);
+        assert.deepEqual((await s.list('/m')).map((e) => e.name).sort(), ['b.html', 'b.html.h']);
+        assert.equal((await s.lookup('/n/d/e.html', 0))?.body?.toString(), '/n/d/e.html', 'a folder named in the list is not deleted');
+        assert.deepEqual(events.sort(), ['removed /m/a.html file', 'removed /n/c.html file']);
+        clock += 1;
+        assert.equal(await store(s, '/m/a.html', 'rendered before the delete', clock - 100), false, 'fenced like remove()');
+      } finally {
+        await close();
+      }
+    });
+
     it('checkDocroot() resolves while the docroot is there', async () => {
       const { store: s, close } = await fresh();
       try {

@@ -191,9 +191,13 @@ export class MemoryStore implements CacheStore {
     return out;
   }
 
-  async remove(docPath: string): Promise<boolean> {
+  async remove(docPath: string, opts: { readonly withSidecars?: boolean } = {}): Promise<boolean> {
     if (docPath === '/') throw new Error('refusing to delete the docroot itself');
     if (this.files.delete(docPath)) {
+      if (opts.withSidecars) {
+        this.files.delete(docPath + HEADERS_SUFFIX);
+        this.files.delete(docPath + TTL_SUFFIX);
+      }
       this.#fences.note(docPath);
       this.#entries.delete(docPath);
       this.#observer.removed?.(docPath, 'file');
@@ -207,6 +211,12 @@ export class MemoryStore implements CacheStore {
     this.#fences.note(prefix);
     this.#observer.removed?.(docPath, 'tree');
     return true;
+  }
+
+  async removeFiles(docPaths: readonly string[]): Promise<string[]> {
+    const deleted: string[] = [];
+    for (const docPath of docPaths) if (this.files.has(docPath) && (await this.remove(docPath, { withSidecars: true }))) deleted.push(docPath);
+    return deleted;
   }
 
   async touchStat(dirDocPath: string, at: number): Promise<boolean> {
