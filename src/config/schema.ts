@@ -204,9 +204,12 @@ const serverSchema = z.strictObject({
   stateDir: z.string().min(1).optional(),
 });
 
+/** `flush.allowedClients` when not set: loopback only. With it, the invalidation API trusts its signature alone. */
+export const DEFAULT_ALLOWED_CLIENTS = ['127.0.0.1', '::1'] as const;
+
 const flushSchema = z.strictObject({
   path: z.string().regex(/^\/[^?#\s]*$/, { message: 'expected an absolute path' }).default('/dispatcher/invalidate.cache'),
-  allowedClients: z.array(cidr).default(['127.0.0.1', '::1']),
+  allowedClients: z.array(cidr).default([...DEFAULT_ALLOWED_CLIENTS]),
   unrouted: z.enum(['ignore', 'reject']).default('ignore'),
 });
 

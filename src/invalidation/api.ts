@@ -9,6 +9,7 @@
  * (invalidation/run.ts) → 200 with JSON per farm.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { DEFAULT_ALLOWED_CLIENTS } from '../config/schema.js';
 import { AppError } from '../errors.js';
 import { readBody } from '../flush/read-body.js';
 import { clientAddress, type AddressMatcher } from '../net/client-address.js';
@@ -18,9 +19,6 @@ import { API_MAX_AGE_MS, parseInvalidation } from './request.js';
 import { SIGNATURE_HEADER, verifyBodySignature } from './signature.js';
 import type { Invalidator } from './types.js';
 import { sendJson, sendInvalidationError } from './respond.js';
-
-/** The contract's default `flush.allowedClients`: with it, the signature alone authenticates. */
-const DEFAULT_ALLOWED = ['127.0.0.1', '::1'];
 
 export interface ApiHandlerDeps {
   readonly getRuntime: () => Runtime;
@@ -36,7 +34,7 @@ interface Lists {
 /** The runtime's compiled lists; `allowed` only when `flush.allowedClients` is not the default. */
 function accessLists(rt: Runtime): Lists {
   const allowed = rt.config.flush.allowedClients;
-  const isDefault = allowed.length === DEFAULT_ALLOWED.length && DEFAULT_ALLOWED.every((a) => allowed.includes(a));
+  const isDefault = allowed.length === DEFAULT_ALLOWED_CLIENTS.length && DEFAULT_ALLOWED_CLIENTS.every((a) => allowed.includes(a));
   return { trusted: rt.access.trusted, allowed: isDefault ? undefined : rt.access.allowed };
 }
 
