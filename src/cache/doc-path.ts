@@ -10,8 +10,12 @@ export type DocPathResult =
   | { ok: true; docPath: string }
   | { ok: false; reason: string };
 
-/** Any C0 control character or DEL. */
-const CONTROL = /[\u0000-\u001f\u007f]/;
+/**
+ * Any C0 control character, DEL, or a Unicode line or paragraph separator. With these refused,
+ * a regex `.` (which stops at line terminators in JavaScript) is "any character" on every
+ * document path, as a Dispatcher regex or glob reads it (rule values, src/farms/match.ts).
+ */
+const CONTROL = /[\u0000-\u001f\u007f\u2028\u2029]/;
 
 /**
  * Decodes a raw request path once and validates it. Rejects encoded slashes and backslashes,

@@ -22,10 +22,13 @@ export function importDispatcherCommand(program: Command, io: CliIo = processIo,
     .addHelpText(
       'after',
       `
-Farm order is reversed (Dispatcher reads /farms bottom-up, farmgate top-down), Dispatcher globs
-become farmgate globs, simple regexes become glob lists, and \${VAR}s stay \${VAR}s. Numbers and
-flags written as \${VAR} (e.g. /statfileslevel "\${DEFAULT_STAT_LEVEL}") are read from the
-environment at import time. Every directive that is not carried over is reported on stderr as
+Farm order is reversed (Dispatcher reads /farms bottom-up, farmgate top-down). Every filter,
+cache, invalidate, ignoreUrlParams and allowedClients rule is carried so that it matches exactly
+the requests it matched in Dispatcher (globs and regexes become farmgate globs or { regex }
+values). What cannot be carried exactly errs on the safe side: an allow is dropped, a deny
+widened, a /type "\${VAR}" that is not set in the environment becomes a deny. \${VAR}s stay
+\${VAR}s; numbers, flags and /type values written as \${VAR} are read from the environment at
+import time. Every directive not carried over, or carried differently, is reported on stderr as
 FILE:LINE: message. Check the result with: farmgate check --config FILE.yaml`,
     )
     .action(async (file: string, opts: ImportDispatcherOptions) => io.exit(await runImportDispatcher(file, opts, io, env)));

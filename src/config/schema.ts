@@ -127,8 +127,13 @@ const filterMatch = z
 
 const renderSchema = z.strictObject({
   url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
+  /** TCP connect; past it the render counts as unreachable (skipped for retryDelayMs). */
+  connectTimeoutMs: z.number().int().min(1).default(2000),
+  /** To the response headers, and the longest gap between body bytes. */
   timeoutMs: positiveMs.default(10_000),
 });
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 export const DEFAULT_HEADERS = [
   'Content-Type',
@@ -144,7 +149,7 @@ const cacheSchema = z.strictObject({
   statfileslevel: z.number().int().min(0).max(64).default(0),
   invalidate: z.array(ruleItem(pathValue)).default([{ deny: '/**' }, { allow: '/**/*.html' }]),
   ignoreUrlParams: z.array(ruleItem(plainValue)).default([]),
-  headers: z.array(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { message: 'expected an HTTP header name' })).default([...DEFAULT_HEADERS]),
+  headers: z.array(z.string().regex(HEADER_NAME, { message: 'expected an HTTP header name' })).default([...DEFAULT_HEADERS]),
   gracePeriodMs: positiveMs.default(0),
   enableTTL: z.boolean().default(false),
   serveStaleOnError: z.boolean().default(false),
@@ -162,6 +167,10 @@ const farmSchema = z.strictObject({
   docroot: z.string().min(1),
   renders: z.array(renderSchema).min(1),
   retryDelayMs: positiveMs.default(1000),
+  /** Request headers passed to the render (case-insensitive names; "*" = all but hop-by-hop). */
+  clientHeaders: z
+    .array(z.string().refine((v) => v === '*' || HEADER_NAME.test(v), { message: 'expected a header name or "*"' }))
+    .default(['*']),
   filter: z.array(ruleItem(filterMatch)).optional(),
   cache: cacheSchema.default(() => cacheSchema.parse({})),
   flushRoutes: z.array(pathGlob).default([]),

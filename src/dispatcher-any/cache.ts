@@ -1,28 +1,43 @@
 /**
- * A farm's `/cache` → farm `docroot` and `cache`, and its `/allowedClients` → candidates for the
- * global `flush.allowedClients` (Dispatcher checks flush clients per farm; farmgate before any
- * farm is chosen).
+ * A farm's `/cache` → farm `docroot` and `cache`, and its `/allowedClients` → the exact set of
+ * clients it lets flush (Dispatcher checks flush clients per farm; farmgate before any farm is
+ * chosen, so convert.ts intersects the farms' sets).
+ *
+ * `/rules`, `/invalidate` and `/ignoreUrlParams` values are carried exactly (values.ts). When
+ * one cannot be, the item errs on the safe side: for `/rules` (what may be cached) and
+ * `/ignoreUrlParams` (which parameters are ignored) a deny is widened to everything and an
+ * allow dropped; for `/invalidate` (what goes stale on a flush) the reverse.
  */
 import type { RuleItem } from '../config/schema.js';
+import type { RuleValue } from '../farms/match.js';
+import { isSetByFarmgate } from '../http/header-names.js';
 import { listValues, properties, scalarOf, type Block, type Loc, type Property } from './ast.js';
-import { clientGlobToCidr, type GlobKind } from './globs.js';
-import { convertValue, flagOf, hasVar, numberOf, quoted, type Warnings } from './notes.js';
+import { clientGlobSet, NO_CLIENTS, subtract, union, type ClientSet } from './clients.js';
+import type { Inexact } from './filter.js';
+import { flagOf, hasVar, numberOf, quoted, resolveVars, type Warnings } from './notes.js';
+import type { RoutePrefix } from './routes.js';
+import { routePrefix } from './routes.js';
+import { ALWAYS_VALUE, carryValue, type ValueKind } from './values.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
 export interface ConvertedCache {
   docroot?: string;
   readonly cache: Record<string, unknown>;
-  /** IPs/CIDRs this farm lets flush, when it says. */
-  allowedClients?: { readonly clients: string[]; readonly loc: Loc };
-  /** Allowed `/rules` globs, for deriving flushRoutes. */
-  readonly ruleAllows: { readonly glob: string; readonly loc: Loc }[];
+  /** The clients this farm lets flush, when it says. */
+  allowedClients?: { readonly set: ClientSet; readonly loc: Loc };
+  /** Allowed `/rules` prefixes, for deriving flushRoutes. */
+  readonly ruleAllows: RoutePrefix[];
+  readonly inexact: (Inexact & { readonly list: string })[];
 }
 
 const HEADER = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
+/** The side that is safe to widen: more files not cached, parameters not ignored, files stale. */
+const SAFE_SIDE: Record<string, 'allow' | 'deny'> = { rules: 'deny', ignoreUrlParams: 'deny', invalidate: 'allow' };
+
 export function convertCache(block: Block, env: Env, w: Warnings): ConvertedCache {
-  const out: ConvertedCache = { cache: {}, ruleAllows: [] };
+  const out: ConvertedCache = { cache: {}, ruleAllows: [], inexact: [] };
   for (const p of properties(block)) {
     const v = p.value.kind === 'scalar' ? p.value : undefined;
     const b = p.value.kind === 'block' ? p.value : undefined;
@@ -47,22 +62,20 @@ export function convertCache(block: Block, env: Env, w: Warnings): ConvertedCach
         break;
       case 'rules':
       case 'invalidate':
-        if (b) {
-          const rules = ruleList(b, 'path', p.name, w);
-          out.cache[p.name] = rules;
-          if (p.name === 'rules') for (const r of rules) if (r.allow) out.ruleAllows.push({ glob: r.allow, loc: p.loc });
-        } else shape(p, 'a block');
-        break;
       case 'ignoreUrlParams':
-        if (b) out.cache.ignoreUrlParams = ruleList(b, 'word', p.name, w);
-        else shape(p, 'a block');
+        if (b) {
+          const list = ruleList(b, p.name === 'ignoreUrlParams' ? 'plain' : 'path', p.name, env, w);
+          out.cache[p.name] = list.rules;
+          out.inexact.push(...list.inexact.map((x) => ({ ...x, list: p.name })));
+          if (p.name === 'rules') out.ruleAllows.push(...list.allowPrefixes);
+        } else shape(p, 'a block');
         break;
       case 'headers':
         if (b) out.cache.headers = headers(b, w);
         else shape(p, 'a block');
         break;
       case 'allowedClients':
-        if (b) out.allowedClients = { clients: allowedClients(b, w), loc: p.loc };
+        if (b) out.allowedClients = { set: allowedClients(b, env, w), loc: p.loc };
         else shape(p, 'a block');
         break;
       case 'statfile':
@@ -105,62 +118,109 @@ export function convertCache(block: Block, env: Env, w: Warnings): ConvertedCach
   }
 }
 
-/** `{ /0000 { /glob "*" /type "deny" } … }` → `[{ deny: "/**" }, …]`. */
-export function ruleList(block: Block, kind: GlobKind, key: string, w: Warnings): RuleItem<string>[] {
-  const out: RuleItem<string>[] = [];
-  for (const item of block.items) {
-    if (item.kind === 'scalar' || item.value.kind !== 'block') {
-      w.add(item.loc, `/${key} entry ${item.kind === 'scalar' ? quoted(item) : `/${item.name}`} not carried over: expected /label { /glob "…" /type "allow|deny" }`);
-      continue;
-    }
-    const type = scalarOf(item.value, 'type')?.text.toLowerCase();
-    const glob = scalarOf(item.value, 'glob');
-    if ((type !== 'allow' && type !== 'deny') || !glob) {
-      w.skip(item, `a /${key} entry needs /glob and /type "allow" or "deny"`);
-      continue;
-    }
-    for (const g of convertValue(glob, kind, 'glob', w)) out.push(type === 'allow' ? { allow: g } : { deny: g });
+/** A rule type; a `${VAR}` from the environment; unknown → `fallback` (the safe side). */
+function entryType(item: Property, block: Block, key: string, env: Env, w: Warnings, fallback: 'allow' | 'deny'): 'allow' | 'deny' {
+  const t = scalarOf(block, 'type');
+  const text = t ? resolveVars(t.text, env) : undefined;
+  const type = text?.trim().toLowerCase();
+  if (type === 'allow' || type === 'deny') {
+    if (t && hasVar(t)) w.add(t.loc, `note: /${key} /${item.name} /type ${quoted(t)} is "${text}" in the import environment and was imported as such`);
+    return type;
   }
-  return out;
+  const why = !t ? 'has no /type' : hasVar(t) && text === undefined ? `/type ${quoted(t)} is not set in the import environment` : `/type ${quoted(t)} is neither "allow" nor "deny"`;
+  w.add((t ?? item).loc, `/${key} /${item.name} ${why}: imported as ${fallback === 'deny' ? 'a deny' : 'an allow'}, the safe reading here; set it and import again to carry the value your servers use`);
+  return fallback;
 }
 
+/** `{ /0000 { /glob "*" /type "deny" } … }` → `[{ deny: { regex: ".*" } }, …]`, exactly. */
+export function ruleList(block: Block, kind: ValueKind, key: string, env: Env, w: Warnings) {
+  const safe = SAFE_SIDE[key] ?? 'deny';
+  const rules: RuleItem<RuleValue>[] = [];
+  const inexact: Inexact[] = [];
+  const allowPrefixes: RoutePrefix[] = [];
+  for (const item of block.items) {
+    if (item.kind === 'scalar' || item.value.kind !== 'block') {
+      w.add(item.loc, `/${key} entry ${item.kind === 'scalar' ? quoted(item) : `/${item.name}`} not carried over: expected /label { /glob "…" /type "allow|deny" }; Dispatcher ignores it too`);
+      continue;
+    }
+    const glob = scalarOf(item.value, 'glob');
+    if (!glob) {
+      w.skip(item, `a /${key} entry needs /glob; Dispatcher ignores it too`);
+      continue;
+    }
+    const type = entryType(item, item.value, key, env, w, safe);
+    for (const q of properties(item.value)) {
+      if (q.name !== 'glob' && q.name !== 'type') w.skip(q, `not a /${key} setting; the entry is kept without it`);
+    }
+    const c = carryValue(glob, kind);
+    if (c.ok) {
+      rules.push(type === 'allow' ? { allow: c.v.value } : { deny: c.v.value });
+      if (type === 'allow' && key === 'rules') {
+        const prefix = routePrefix(glob, c.v);
+        if (prefix) allowPrefixes.push({ ...prefix, loc: item.loc });
+      }
+      continue;
+    }
+    if (type === safe) {
+      rules.push(type === 'allow' ? { allow: ALWAYS_VALUE.value } : { deny: ALWAYS_VALUE.value });
+      inexact.push({ loc: item.loc, kind: 'widened' });
+      w.add(glob.loc, `/${key} /${item.name} (${type}) ${quoted(glob)} cannot be carried exactly (${c.why}), so it was widened to every value; narrow it by hand`);
+    } else {
+      inexact.push({ loc: item.loc, kind: 'narrowed' });
+      w.add(glob.loc, `/${key} /${item.name} (${type}) ${quoted(glob)} not carried over: ${c.why}; farmgate errs on the safe side without it; write the rule by hand if you need it`);
+    }
+  }
+  return { rules, inexact, allowPrefixes };
+}
+
+/** `/headers`: literal names, except those farmgate sets itself for every response. */
 function headers(block: Block, w: Warnings): string[] {
   const out: string[] = [];
   for (const s of listValues(block)) {
-    if (HEADER.test(s.text) && !/[*?[]/.test(s.text)) out.push(s.text);
-    else w.add(s.loc, `/headers ${quoted(s)} not carried over: expected a literal header name`);
+    if (!HEADER.test(s.text) || /[*?[]/.test(s.text)) w.add(s.loc, `/headers ${quoted(s)} not carried over: expected a literal header name`);
+    else if (isSetByFarmgate(s.text)) {
+      w.add(s.loc, `/headers ${quoted(s)} not carried over: farmgate sets ${s.text} itself on every response; a stored copy beside it would make a malformed response`);
+    } else out.push(s.text);
   }
   return out;
 }
 
 /**
- * Dispatcher's usual shape is "deny `*.*.*.*`, then allow some": a deny-all resets the list,
- * each allow adds an IP or CIDR (`10.0.0.*` → `10.0.0.0/24`). farmgate's list only allows, so a
- * deny of something not allowed before cannot be expressed.
+ * Dispatcher's rule list on client addresses, applied in order as set union (allow) and
+ * difference (deny) over the exact sets the globs match; no match denies.
  */
-function allowedClients(block: Block, w: Warnings): string[] {
-  let allowed: string[] = [];
+function allowedClients(block: Block, env: Env, w: Warnings): ClientSet {
+  let allowed = NO_CLIENTS;
   for (const item of block.items) {
     if (item.kind === 'scalar' || item.value.kind !== 'block') {
-      w.add(item.loc, `/allowedClients entry not carried over: expected /label { /glob "…" /type "allow|deny" }`);
+      w.add(item.loc, `/allowedClients entry not carried over: expected /label { /glob "…" /type "allow|deny" }; Dispatcher ignores it too`);
       continue;
     }
-    const type = scalarOf(item.value, 'type')?.text.toLowerCase();
     const glob = scalarOf(item.value, 'glob');
-    if ((type !== 'allow' && type !== 'deny') || !glob) {
-      w.skip(item, 'an /allowedClients entry needs /glob and /type "allow" or "deny"');
+    if (!glob) {
+      w.skip(item, 'an /allowedClients entry needs /glob; Dispatcher ignores it too');
       continue;
     }
-    const cidr = clientGlobToCidr(glob.text);
-    if (type === 'deny') {
-      if (cidr === '0.0.0.0/0' || glob.text === '*') allowed = [];
-      else if (cidr && allowed.includes(cidr)) allowed = allowed.filter((c) => c !== cidr);
-      else w.add(item.loc, `/allowedClients deny ${quoted(glob)} not carried over: flush.allowedClients is an allow list; leave that client out of it`);
-    } else if (cidr) {
-      if (!allowed.includes(cidr)) allowed.push(cidr);
-    } else {
-      w.add(item.loc, `/allowedClients allow ${quoted(glob)} not carried over: expected an IPv4 glob like 10.0.0.* or an IP`);
+    const type = entryType(item, item.value, 'allowedClients', env, w, 'deny');
+    const found = clientGlobSet(glob.text);
+    const set = 'why' in found ? undefined : found;
+    if (type === 'allow') {
+      if (set) allowed = union(allowed, set);
+      else w.add(glob.loc, `/allowedClients allow ${quoted(glob)} not carried over: ${(found as { why: string }).why}; write the addresses or CIDRs`);
+      continue;
+    }
+    if (!set) {
+      allowed = NO_CLIENTS;
+      w.add(glob.loc, `/allowedClients deny ${quoted(glob)} cannot be carried exactly (${(found as { why: string }).why}): every client allowed before it was removed (the safe reading)`);
+      continue;
+    }
+    const before = allowed;
+    allowed = subtract(allowed, set);
+    const lost = before.vars.filter((v) => !allowed.vars.includes(v) && !set.vars.includes(v));
+    if (lost.length > 0) {
+      w.add(glob.loc, `/allowedClients deny ${quoted(glob)} may cover ${lost.join(', ')} allowed before it; they were removed (the safe reading). Move the deny above them if that is not what you meant`);
     }
   }
   return allowed;
 }
+

@@ -1,204 +1,244 @@
 /**
- * `/filter` → farm `filter`. Each Dispatcher rule `{ /type "allow|deny" /url … /path … }` becomes
- * one `allow:`/`deny:` item whose keys must all match, as in Dispatcher. `/url` (the whole path,
- * selectors and extension included) is split the way Sling splits a request:
- * `/content/*.html` → `path: /content/**, extension: html`; `/etc.clientlibs/*` →
- * `path: /etc, extension: clientlibs, suffix: /**`. The deprecated `/glob` (the request line,
- * `"* /content/*"`) becomes `method` and the same url split.
+ * `/filter` → farm `filter`, exactly. Each Dispatcher rule `{ /type … /url … /path … }` becomes
+ * farmgate items that match exactly the requests it matched (values.ts carries each value; a
+ * key given twice is one lookahead regex; `/glob` request lines are cut by request-line.ts).
+ *
+ * When a condition cannot be carried exactly the import errs on the safe side and says so with
+ * file and line: an allow is dropped (farmgate allows less), a deny loses that condition
+ * (farmgate denies more). A `/type` given by a `${VAR}` is read from the import environment;
+ * unset, the rule is imported as a deny.
  */
 import type { FilterMatch, RuleItem } from '../config/schema.js';
+import { FILTER_KEYS, type FilterKey } from '../farms/filter.js';
+import type { RuleValue } from '../farms/match.js';
 import { properties, scalarOf, type Block, type Loc, type Property, type Scalar } from './ast.js';
-import { convertGlob, regexToGlobs } from './globs.js';
-import { convertValue, quoted, type Warnings } from './notes.js';
+import type { Env } from './cache.js';
+import { parseDispatcherGlob, tokensRegExp } from './dglob.js';
+import { hasVar, quoted, resolveVars, type Warnings } from './notes.js';
+import { translatePosixRegex } from './posix-regex.js';
+import { decomposeRequestLine, PROTOCOLS, type LineTerm } from './request-line.js';
+import { routePrefix, type RoutePrefix } from './routes.js';
+import { andValues, ALWAYS_VALUE, carryValue, NEVER_VALUE, varsOf, type CarriedValue, type ValueKind } from './values.js';
 
-type Match = { -readonly [K in keyof FilterMatch]?: string[] };
+/** A rule the import could not carry exactly: narrowed (an allow dropped) or widened (a deny). */
+export interface Inexact {
+  readonly loc: Loc;
+  readonly kind: 'narrowed' | 'widened';
+}
 
 export interface ConvertedFilter {
   readonly rules: RuleItem<FilterMatch>[];
-  /** `path` globs of allow rules, for deriving flushRoutes. */
-  readonly allowPaths: { readonly glob: string; readonly loc: Loc }[];
+  /** The Dispatcher rule each output item came from. */
+  readonly origins: Loc[];
+  /** Literal url/path prefixes of allow rules, for deriving flushRoutes. */
+  readonly allowPrefixes: RoutePrefix[];
+  readonly inexact: Inexact[];
 }
 
-const KEYS = ['method', 'path', 'extension', 'selectors', 'suffix', 'query'] as const;
+const KINDS: Record<string, [FilterKey, ValueKind]> = {
+  method: ['method', 'method'],
+  url: ['url', 'path'],
+  path: ['path', 'path'],
+  selectors: ['selectors', 'plain'],
+  extension: ['extension', 'plain'],
+  suffix: ['suffix', 'plain'],
+  query: ['query', 'plain'],
+};
 
-export function convertFilter(filter: Block, w: Warnings): ConvertedFilter {
-  const rules: RuleItem<FilterMatch>[] = [];
-  const allowPaths: ConvertedFilter['allowPaths'][number][] = [];
+export function convertFilter(filter: Block, env: Env, w: Warnings): ConvertedFilter {
+  const out: ConvertedFilter = { rules: [], origins: [], allowPrefixes: [], inexact: [] };
   for (const item of filter.items) {
     if (item.kind === 'scalar') {
-      w.add(item.loc, `/filter value ${quoted(item)} not carried over: a filter rule needs a label and a block, e.g. /0001 { /type "deny" /url "*" }`);
+      w.add(item.loc, `/filter value ${quoted(item)} not carried over: it is not a rule (Dispatcher ignores it too); a rule is /label { /type "deny" /url "*" }`);
       continue;
     }
     if (item.value.kind !== 'block') {
-      w.skip(item, 'a filter rule must be a block { /type … }');
+      w.skip(item, 'a filter rule is a block { /type … }; Dispatcher ignores this one too');
       continue;
     }
-    const rule = convertRule(item, item.value, w);
-    if (!rule) continue;
-    rules.push(rule);
-    if (rule.allow) for (const g of list(rule.allow.path)) if (typeof g === 'string') allowPaths.push({ glob: g, loc: item.loc });
+    convertRule(item, item.value, env, w, out);
   }
-  return { rules, allowPaths };
-}
-
-const list = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-
-function convertRule(p: Property, rule: Block, w: Warnings): RuleItem<FilterMatch> | undefined {
-  const label = `/filter /${p.name}`;
-  const type = scalarOf(rule, 'type')?.text.toLowerCase();
-  if (type !== 'allow' && type !== 'deny') {
-    w.skip(p, `filter rule has no /type "allow" or "deny"`);
-    return undefined;
-  }
-  const match: Match = {};
-  const set = (key: keyof Match, globs: string[], from: Property) => {
-    const existing = match[key];
-    if (existing && existing.join('\n') !== globs.join('\n')) {
-      w.add(from.loc, `/${from.name} in ${label} narrows ${key} differently from another key of the same rule; kept ${JSON.stringify(existing)}`);
-      return;
-    }
-    match[key] = globs;
-  };
-  for (const prop of properties(rule)) {
-    if (prop.name === 'type') continue;
-    if (prop.value.kind !== 'scalar') {
-      w.skip(prop, 'expected a single value');
-      return undefined;
-    }
-    const v = prop.value;
-    let ok = true;
-    switch (prop.name) {
-      case 'method':
-        ok = put(set, 'method', convertValue(v, 'word', prop.name, w).map((m) => m.toUpperCase()), prop);
-        break;
-      case 'path':
-      case 'suffix':
-        ok = put(set, prop.name, convertValue(v, 'path', prop.name, w), prop);
-        break;
-      case 'extension':
-      case 'selectors':
-        ok = put(set, prop.name, convertValue(v, 'word', prop.name, w), prop);
-        break;
-      case 'query':
-        ok = put(set, 'query', convertValue(v, 'text', prop.name, w), prop);
-        break;
-      case 'url':
-        ok = convertUrl(v, w, (key, globs) => set(key, globs, prop));
-        break;
-      case 'glob':
-        ok = convertRequestLine(v, prop, w, (key, globs) => set(key, globs, prop));
-        break;
-      case 'protocol':
-        w.skip(prop, `farmgate does not filter on the protocol; ${label} now matches any protocol`);
-        break;
-      default:
-        w.skip(prop, `unknown filter key in ${label}; the rule is kept without it`);
-    }
-    if (!ok) {
-      w.add(p.loc, `${label} not carried over: its /${prop.name} could not be converted (see above)`);
-      return undefined;
-    }
-  }
-  const out: FilterMatch = {};
-  for (const key of KEYS) {
-    const v = match[key];
-    if (v) (out as Record<string, string | string[]>)[key] = v.length === 1 ? v[0]! : v;
-  }
-  if (Object.keys(out).length === 0) out.path = '/**';
-  return type === 'allow' ? { allow: out } : { deny: out };
-}
-
-function put(set: (k: keyof Match, g: string[], p: Property) => void, key: keyof Match, globs: string[], p: Property): boolean {
-  if (globs.length === 0) return false;
-  set(key, globs, p);
-  return true;
-}
-
-type Setter = (key: keyof Match, globs: string[]) => void;
-
-/** `/url` → path (+ selectors, extension, suffix); every regex alternative must split the same way. */
-function convertUrl(v: Scalar, w: Warnings, set: Setter): boolean {
-  const dglobs = urlSources(v, w);
-  if (dglobs.length === 0) return false;
-  const splits = dglobs.map(splitUrl);
-  const keys = new Set(splits.flatMap((s) => Object.keys(s))) as Set<keyof Match>;
-  if (splits.length > 1 && [...keys].some((k) => k !== 'path')) {
-    w.add(v.loc, `/url ${quoted(v)}: alternatives with different extensions or selectors cannot share one rule`);
-    return false;
-  }
-  for (const key of keys) {
-    const globs: string[] = [];
-    for (const s of splits) {
-      const value = s[key];
-      if (value === undefined) continue;
-      const c = convertGlob(value, key === 'extension' || key === 'selectors' ? 'word' : 'path');
-      if ('error' in c) {
-        w.add(v.loc, `/url ${quoted(v)} not carried over: ${c.error}`);
-        return false;
-      }
-      globs.push(c.glob);
-    }
-    set(key, [...new Set(globs)]);
-  }
-  return true;
-}
-
-/** A url value as Dispatcher globs: itself, or the alternatives of a single-quoted regex. */
-function urlSources(v: Scalar, w: Warnings): string[] {
-  if (v.quote !== "'") return [v.text];
-  const r = regexToGlobs(v.text);
-  if (r.dropped.length > 0) w.add(v.loc, `/url '${v.text}': regex alternative(s) ${r.dropped.join(', ')} not carried over: no glob equivalent`);
-  return r.globs.filter((g) => g !== '');
-}
-
-/** Sling's split of a Dispatcher url glob: the first `.` ends the resource path. */
-export function splitUrl(glob: string): Partial<Record<keyof Match, string>> {
-  if (glob === '*') return { path: '*' };
-  const dot = firstDot(glob);
-  if (dot < 0) return { path: glob };
-  const before = glob.slice(0, dot) || '/';
-  const rest = glob.slice(dot + 1);
-  const slash = rest.indexOf('/');
-  const tail = slash < 0 ? rest : rest.slice(0, slash);
-  const out: Partial<Record<keyof Match, string>> = { path: before };
-  if (tail !== '*') {
-    const parts = tail.split('.');
-    const ext = parts.pop()!;
-    if (ext !== '*' && ext !== '') out.extension = ext;
-    if (parts.length > 0) out.selectors = parts.join('.');
-  }
-  if (slash >= 0 && rest.slice(slash) !== '/*') out.suffix = rest.slice(slash);
-  else if (slash >= 0) out.suffix = '/*';
   return out;
 }
 
-function firstDot(glob: string): number {
-  for (let i = 0; i < glob.length; i++) {
-    const ch = glob[i];
-    if (ch === '[') i = Math.max(i, glob.indexOf(']', i + 2));
-    else if (ch === '$' && glob[i + 1] === '{') i = Math.max(i, glob.indexOf('}', i));
-    else if (ch === '.') return i;
+/** The rule's type; a `${VAR}` from the environment; anything unknown is a deny. */
+function ruleType(p: Property, rule: Block, env: Env, w: Warnings, label: string): 'allow' | 'deny' {
+  const t = scalarOf(rule, 'type');
+  if (!t) {
+    w.add(p.loc, `${label} has no /type: imported as a deny, the stricter reading; give it /type "allow" and import again if it should let requests through`);
+    return 'deny';
   }
-  return -1;
+  let text = t.text;
+  if (hasVar(t)) {
+    const resolved = resolveVars(t.text, env);
+    const names = varsOf(t.text).map((v) => v.slice(2, -1));
+    if (resolved === undefined) {
+      w.add(t.loc, `${label} /type ${quoted(t)}: ${names.join(', ')} is not set in the import environment, so this rule is imported as a deny (the stricter reading). Set ${names[0]}=allow or ${names[0]}=deny as on your servers and import again`);
+      return 'deny';
+    }
+    text = resolved;
+    w.add(t.loc, `note: ${label} /type ${quoted(t)} is "${resolved}" in the import environment and was imported as such`);
+  }
+  const type = text.trim().toLowerCase();
+  if (type === 'allow' || type === 'deny') return type;
+  w.add(t.loc, `${label} /type ${JSON.stringify(text)} is neither "allow" nor "deny": imported as a deny, the stricter reading`);
+  return 'deny';
 }
 
-/** `/glob "* /content/*"`: the request line → method and url. */
-function convertRequestLine(v: Scalar, p: Property, w: Warnings, set: Setter): boolean {
+interface Problem {
+  readonly prop: Property;
+  readonly why: string;
+}
+
+function convertRule(p: Property, rule: Block, env: Env, w: Warnings, out: ConvertedFilter): void {
+  const label = `/filter /${p.name}`;
+  const type = ruleType(p, rule, env, w, label);
+  const conds = new Map<FilterKey, CarriedValue>();
+  const add = (key: FilterKey, v: CarriedValue) => conds.set(key, conds.has(key) ? andValues(conds.get(key)!, v) : v);
+  const problems: Problem[] = [];
+  let lineTerms: LineTerm[] | undefined;
+  let lineProp: Property | undefined;
+
+  for (const prop of properties(rule)) {
+    if (prop.name === 'type') continue;
+    if (prop.value.kind !== 'scalar') {
+      problems.push({ prop, why: 'is a block, not a value' });
+      continue;
+    }
+    const v = prop.value;
+    if (hasVar(v)) noteVars(v, label, prop, env, w);
+    const kind = KINDS[prop.name];
+    if (kind) {
+      const c = carryValue(v, kind[1]);
+      if (c.ok) add(kind[0], c.v);
+      else problems.push({ prop, why: c.why });
+    } else if (prop.name === 'protocol') {
+      const matched = protocolsMatched(v);
+      if (typeof matched === 'string') problems.push({ prop, why: matched });
+      else if (matched.length === 0) add('url', NEVER_VALUE);
+      else if (matched.length < PROTOCOLS.length) {
+        problems.push({ prop, why: `holds only for ${matched.join(', ')}, and farmgate does not filter on the protocol` });
+      }
+    } else if (prop.name === 'glob') {
+      if (v.quote === "'") {
+        problems.push({ prop, why: 'is a regex on the whole request line, which farmgate cannot cut into method, url and query' });
+        continue;
+      }
+      const d = decomposeRequestLine(v.text);
+      if (!d.ok) problems.push({ prop, why: d.why });
+      else {
+        lineTerms = lineTerms ? lineTerms.flatMap((a) => d.terms.map((b) => andTerms(a, b))) : d.terms;
+        lineProp = prop;
+      }
+    } else {
+      problems.push({ prop, why: 'is not a filter key farmgate knows (url, method, path, selectors, extension, suffix, query, protocol, glob)' });
+    }
+  }
+
+  for (const { prop, why } of problems) {
+    const what = `/${prop.name}${prop.value.kind === 'scalar' ? ' ' + quoted(prop.value) : ''}`;
+    if (type === 'allow') {
+      w.add(prop.loc, `${label} (allow) not carried over: ${what} ${why}. The import is narrower than Dispatcher here: the requests this rule allowed are decided by the rules before it; write a farmgate rule for them by hand if you need them`);
+    } else {
+      w.add(prop.loc, `${label} (deny): ${what} ${why}, so the deny is imported without that condition and now also denies requests Dispatcher let through. Narrow it by hand if that is too broad`);
+    }
+  }
+  if (type === 'allow' && problems.length > 0) {
+    out.inexact.push({ loc: p.loc, kind: 'narrowed' });
+    return;
+  }
+  let widened = type === 'deny' && problems.length > 0;
+
+  const terms: (LineTerm | undefined)[] = lineTerms ?? [undefined];
+  let emitted = 0;
+  for (const term of terms) {
+    const keys = new Map(conds);
+    if (term) {
+      for (const [k, v] of [['method', term.method], ['url', term.url], ['query', term.query]] as const) {
+        if (v) keys.set(k, keys.has(k) ? andValues(keys.get(k)!, v) : v);
+      }
+      if (term.inexact) {
+        const what = `the part of /glob ${quoted(lineProp!.value as Scalar)} for url ${describe(term.url.value)}`;
+        if (type === 'allow') {
+          w.add(lineProp!.loc, `${label} (allow): ${what} not carried over: in Dispatcher it holds only ${term.inexact}, which farmgate cannot test. The import is narrower than Dispatcher there`);
+          out.inexact.push({ loc: p.loc, kind: 'narrowed' });
+          continue;
+        }
+        w.add(lineProp!.loc, `${label} (deny): ${what} holds in Dispatcher only ${term.inexact}; farmgate denies it for every request (stricter)`);
+        widened = true;
+      }
+    }
+    const never = [...keys.values()].some((v) => v.nothing);
+    if (never && type === 'allow') continue; // allows nothing: leaving it out changes nothing
+    const match: Record<string, unknown> = {};
+    for (const k of FILTER_KEYS) {
+      const v = never ? (k === 'url' ? NEVER_VALUE : undefined) : keys.get(k);
+      if (v && !v.everything) match[k] = v.value;
+    }
+    if (Object.keys(match).length === 0) match.url = ALWAYS_VALUE.value;
+    out.rules.push(type === 'allow' ? { allow: match as FilterMatch } : { deny: match as FilterMatch });
+    out.origins.push(p.loc);
+    emitted++;
+    if (type === 'allow' && !never) {
+      for (const name of ['url', 'path'] as const) {
+        const src = term && name === 'url' ? (lineProp!.value as Scalar) : scalarOf(rule, name);
+        const prefix = src && routePrefix(src, term !== undefined && name === 'url' ? term.url : undefined);
+        if (prefix) out.allowPrefixes.push({ ...prefix, loc: p.loc });
+      }
+    }
+  }
+  if (lineTerms && emitted === 0 && type === 'deny') {
+    w.add(lineProp!.loc, `note: ${label} /glob ${quoted(lineProp!.value as Scalar)} matches no request line farmgate can receive; imported as a deny that never matches`);
+    out.rules.push({ deny: { url: NEVER_VALUE.value } as FilterMatch });
+    out.origins.push(p.loc);
+  }
+  if (lineTerms && emitted > 0) {
+    w.add(lineProp!.loc, `note: ${label} /glob ${quoted(lineProp!.value as Scalar)} (the deprecated request-line glob) became ${emitted === 1 ? 'a farmgate rule' : `${emitted} farmgate rules, one per way it splits`} on method, url and query`);
+  }
+  if (widened) out.inexact.push({ loc: p.loc, kind: 'widened' });
+}
+
+/** A rule value as a reader of the YAML sees it. */
+function describe(v: RuleValue): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(describe).join(', ')}]`;
+  return `{ regex: '${(v as { regex: string }).regex}' }`;
+}
+
+function andTerms(a: LineTerm, b: LineTerm): LineTerm {
+  const both = (x: CarriedValue | undefined, y: CarriedValue | undefined) => (x && y ? andValues(x, y) : (x ?? y));
+  return {
+    method: both(a.method, b.method),
+    url: andValues(a.url, b.url),
+    query: both(a.query, b.query),
+    inexact: [a.inexact, b.inexact].filter(Boolean).join(' and ') || undefined,
+  };
+}
+
+/** The protocols a `/protocol` value matches, or why it cannot be read. */
+function protocolsMatched(v: Scalar): string[] | string {
+  let re: RegExp;
   if (v.quote === "'") {
-    w.skip(p, 'a regex on the whole request line has no farmgate equivalent');
-    return false;
+    const t = translatePosixRegex(v.text);
+    if (!t.ok) return t.why;
+    re = new RegExp(`^(?:${t.source})$`);
+  } else {
+    const g = parseDispatcherGlob(v.text);
+    if (!g.ok) return [];
+    re = tokensRegExp(g.tokens);
   }
-  const parts = v.text.trim().split(/\s+/);
-  w.add(p.loc, `note: deprecated /glob ${quoted(v)} (the request line) converted to method and path; review it`);
-  if (parts.length === 1 && parts[0] === '*') {
-    set('path', ['/**']);
-    return true;
+  return PROTOCOLS.filter((p) => re.test(p));
+}
+
+/** A note per value that keeps a `${VAR}`: its value must be plain text to match as before. */
+function noteVars(v: Scalar, label: string, prop: Property, env: Env, w: Warnings): void {
+  if (prop.name === 'type') return;
+  for (const name of varsOf(v.text).map((x) => x.slice(2, -1))) {
+    const value = env[name];
+    if (value !== undefined && !/^[A-Za-z0-9_/-]*$/.test(value)) {
+      w.add(v.loc, `${label} /${prop.name} ${quoted(v)}: \${${name}} is ${JSON.stringify(value)} in the import environment; farmgate substitutes it into a farmgate glob or regex, where its special characters may match differently than in Dispatcher. Write the value out in the rule`);
+    } else {
+      w.add(v.loc, `note: ${label} /${prop.name} ${quoted(v)} keeps \${${name}}: farmgate substitutes it when it loads the config; it matches as in Dispatcher while its value is plain text (letters, digits, - _ /)`);
+    }
   }
-  const [method, url] = parts;
-  if (!method || !url || (!url.startsWith('/') && !url.startsWith('*'))) {
-    w.skip(p, `cannot read ${quoted(v)} as "METHOD URL [PROTOCOL]"`);
-    return false;
-  }
-  if (method !== '*') set('method', [method.toUpperCase()]);
-  return convertUrl({ ...v, text: url, quote: '"' }, w, set);
 }

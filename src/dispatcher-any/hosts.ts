@@ -3,8 +3,8 @@
  */
 import { listValues, properties, scalarOf, type Block, type Property, type Scalar } from './ast.js';
 import type { Env } from './cache.js';
-import { convertGlob } from './globs.js';
-import { numberOf, quoted, type Warnings } from './notes.js';
+import { convertHostGlob } from './globs.js';
+import { hasVar, numberOf, quoted, type Warnings } from './notes.js';
 
 /**
  * `[scheme]host[uri][*]` entries → Host globs. farmgate selects a farm by Host alone, so a
@@ -29,7 +29,7 @@ export function convertVirtualhosts(value: Block | Scalar, w: Warnings): string[
       }
     }
     if (text === '') continue;
-    const c = convertGlob(text, 'word');
+    const c = convertHostGlob(text);
     if ('error' in c) w.add(s.loc, `/virtualhosts ${quoted(s)} not carried over: ${c.error}`);
     else if (!out.includes(c.glob)) out.push(c.glob);
   }
@@ -44,6 +44,7 @@ export function hostNames(value: Block | Scalar): string[] {
 
 export interface RenderOut {
   readonly url: string;
+  connectTimeoutMs?: number;
   timeoutMs?: number;
 }
 
@@ -53,10 +54,10 @@ const RENDER_SKIPPED: Record<string, string> = {
 };
 
 /**
- * `/renders { /r1 { /hostname /port /secure /timeout /receiveTimeout } }` → `{ url, timeoutMs }`.
- * Dispatcher's `/timeout` is the connect timeout and `/receiveTimeout` the wait for the
- * response; farmgate has one timeout (to the response headers, and between body bytes), so
- * `/receiveTimeout` wins when both are set.
+ * `/renders { /r1 { /hostname /port /secure /timeout /receiveTimeout } }` →
+ * `{ url, connectTimeoutMs, timeoutMs }`. Dispatcher's `/timeout` is the connect timeout
+ * (0 = none) and `/receiveTimeout` the wait for the response (default 600000 ms); farmgate's
+ * `connectTimeoutMs` and `timeoutMs` mean the same, so each is carried as it is.
  */
 export function convertRenders(block: Block, env: Env, w: Warnings): RenderOut[] {
   const out: RenderOut[] = [];
@@ -81,23 +82,44 @@ function render(p: Property, block: Block, env: Env, w: Warnings): RenderOut | u
   const secure = scalarOf(block, 'secure')?.text === '1';
   const hostname = host.text.includes(':') && !host.text.startsWith('[') && !host.text.includes('${') ? `[${host.text}]` : host.text;
   const r: RenderOut = { url: `${secure ? 'https' : 'http'}://${hostname}${port ? `:${port.text}` : ''}` };
-  const timeout = scalarOf(block, 'timeout');
-  const receive = scalarOf(block, 'receiveTimeout');
-  const connectMs = timeout ? numberOf(timeout, env) : undefined;
-  const receiveMs = receive ? numberOf(receive, env) : undefined;
-  if (receiveMs !== undefined && receiveMs > 0) {
-    r.timeoutMs = receiveMs;
-    if (timeout) w.add(timeout.loc, `/timeout (connect timeout) of render /${p.name} not carried over: farmgate has one render timeout, taken from /receiveTimeout`);
-  } else if (connectMs !== undefined && connectMs > 0) {
-    r.timeoutMs = connectMs;
-    w.add(timeout!.loc, `note: /timeout ${connectMs} of render /${p.name} (Dispatcher's connect timeout) became timeoutMs, farmgate's wait for the response headers and between body bytes`);
-  } else if (timeout || receive) {
-    const s = (receive ?? timeout)!;
-    w.add(s.loc, `/${receive ? 'receiveTimeout' : 'timeout'} ${quoted(s)} of render /${p.name} not carried over: farmgate has no unlimited or variable timeout; timeoutMs defaults to 10000`);
+  for (const [name, key, unlimited] of [
+    ['timeout', 'connectTimeoutMs', 'no limit on connecting'],
+    ['receiveTimeout', 'timeoutMs', 'no limit on waiting for the response'],
+  ] as const) {
+    const s = scalarOf(block, name);
+    if (!s) continue;
+    const ms = numberOf(s, env);
+    if (ms !== undefined && ms > 0) r[key] = ms;
+    else if (ms === 0) {
+      w.add(s.loc, `/${name} "0" of render /${p.name} (${unlimited}) not carried over: farmgate always has a limit; ${key} keeps its default (${key === 'timeoutMs' ? 10000 : 2000}); raise it if the render needs longer`);
+    } else {
+      w.add(s.loc, `/${name} ${quoted(s)} of render /${p.name} not carried over: ${hasVar(s) ? 'its variable is not set in the import environment and ' : ''}farmgate needs a number of milliseconds; ${key} keeps its default`);
+    }
   }
   for (const q of properties(block)) {
     if (['hostname', 'port', 'secure', 'timeout', 'receiveTimeout'].includes(q.name)) continue;
     w.skip(q, RENDER_SKIPPED[q.name] ?? 'not a farmgate render setting');
   }
   return r;
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * `/clientheaders { "referer" "cookie" … }` → `clientHeaders`: the request headers passed to
+ * the render (`"*"` = all). Names are case-insensitive, as in HTTP.
+ */
+export function convertClientHeaders(value: Block | Scalar, w: Warnings): string[] {
+  const entries = value.kind === 'scalar' ? [value] : listValues(value);
+  const out: string[] = [];
+  for (const s of entries) {
+    const name = s.text.trim();
+    if (name === '*') return ['*'];
+    if (!HEADER_NAME.test(name)) {
+      w.add(s.loc, `/clientheaders ${quoted(s)} not carried over: not a header name; that header no longer reaches the render`);
+      continue;
+    }
+    if (!out.some((n) => n.toLowerCase() === name.toLowerCase())) out.push(name);
+  }
+  return out;
 }

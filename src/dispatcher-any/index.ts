@@ -32,7 +32,7 @@ export function importDispatcher(file: string, opts: { env?: Env } = {}): Import
 
 /** The config as YAML with a header saying where it came from and what to review. */
 export function renderYaml(file: string, files: readonly string[], result: ConvertResult, warnings: number): string {
-  const doc = new Document(result.config);
+  const doc = new Document(result.config, { aliasDuplicateObjects: false });
   // Short lists and filter matches read best on one line.
   visit(doc, {
     Seq(_k, node) {
@@ -60,5 +60,6 @@ export function renderYaml(file: string, files: readonly string[], result: Conve
     'this file (`farmgate check --config FILE` tells you which are missing).',
   ];
   doc.commentBefore = header.map((l) => ' ' + l).join('\n');
-  return doc.toString({ lineWidth: 0 });
+  // Single quotes keep regex backslashes as written ('\\.html' rather than "\\\\.html").
+  return doc.toString({ lineWidth: 0, singleQuote: true });
 }

@@ -3,7 +3,6 @@
  * each naming the file and line it came from.
  */
 import type { Loc, Scalar } from './ast.js';
-import { convertGlob, regexToGlobs, type GlobKind } from './globs.js';
 
 export interface ImportWarning {
   readonly file: string;
@@ -28,37 +27,11 @@ export class Warnings {
   }
 }
 
-/**
- * A Dispatcher value (glob, or regex when single-quoted) as farmgate globs; what cannot be
- * converted is warned about and left out. An empty result means nothing converted.
- */
-export function convertValue(s: Scalar, kind: GlobKind, key: string, w: Warnings): string[] {
-  let sources = [s.text];
-  if (s.quote === "'") {
-    const r = regexToGlobs(s.text);
-    if (r.dropped.length > 0) {
-      w.add(s.loc, `/${key} '${s.text}': regex alternative${r.dropped.length > 1 ? 's' : ''} ${r.dropped.join(', ')} not carried over: no glob equivalent`);
-    }
-    sources = r.globs;
-  }
-  const out: string[] = [];
-  for (const src of sources) {
-    if (src === '') {
-      w.add(s.loc, `/${key} ${quoted(s)}: the empty alternative (e.g. "no extension") not carried over: farmgate globs cannot match an empty value`);
-      continue;
-    }
-    const c = convertGlob(src, kind);
-    if ('error' in c) w.add(s.loc, `/${key} ${quoted(s)} not carried over: ${c.error}`);
-    else out.push(c.glob);
-  }
-  return [...new Set(out)];
-}
-
 export const quoted = (s: Scalar) => (s.quote ? `${s.quote}${s.text}${s.quote}` : s.text);
 
 /** `"1"`, `1`, `true` → true; `"0"`, `false` → false; a `${VAR}` from `env`; else undefined. */
 export function flagOf(s: Scalar, env: Readonly<Record<string, string | undefined>>): boolean | undefined {
-  const text = resolveVar(s.text, env);
+  const text = resolveVars(s.text, env);
   if (text === undefined) return undefined;
   if (/^(1|true|on|yes)$/i.test(text.trim())) return true;
   if (/^(0|false|off|no)$/i.test(text.trim())) return false;
@@ -67,11 +40,11 @@ export function flagOf(s: Scalar, env: Readonly<Record<string, string | undefine
 
 /** A non-negative integer, a `${VAR}` resolved from `env`; else undefined. */
 export function numberOf(s: Scalar, env: Readonly<Record<string, string | undefined>>): number | undefined {
-  const text = resolveVar(s.text, env)?.trim();
+  const text = resolveVars(s.text, env)?.trim();
   return text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined;
 }
 
-function resolveVar(text: string, env: Readonly<Record<string, string | undefined>>): string | undefined {
+export function resolveVars(text: string, env: Readonly<Record<string, string | undefined>>): string | undefined {
   let missing = false;
   const out = text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
     const v = env[name];
