@@ -1,8 +1,11 @@
 /**
- * `farmgate check --config FILE`: exit 0 with a summary, or 1 with every error as
+ * `farmgate check --config FILE`: exit 0 with a summary (and warnings, on stderr, as
+ * `FILE:LINE:COL path.to.key: warning: message`), or 1 with every error as
  * `FILE:LINE:COL path.to.key: message`.
  */
 import type { Command } from 'commander';
+import { configWarnings } from '../config/lint.js';
+import { formatProblem } from '../errors.js';
 import { color, loadConfigOrFail } from './output.js';
 
 export function checkCommand(program: Command): void {
@@ -23,5 +26,6 @@ export function checkCommand(program: Command): void {
       }
       out.push(`  propagation ${config.propagation.mode}`);
       process.stdout.write(out.join('\n') + '\n');
+      for (const w of configWarnings(config)) process.stderr.write(formatProblem({ ...w, file: opts.config }) + '\n');
     });
 }

@@ -22,7 +22,7 @@ import { closest, distance } from 'fastest-levenshtein';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { configSchema } from './schema.js';
-import { normalizeConfig, type Config } from './normalize.js';
+import { normalizeConfig, type Config, type SourcePosition } from './normalize.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -90,7 +90,25 @@ export function parseConfig(text: string, file: string, env: Env = process.env):
     configDir: path.dirname(path.resolve(file)),
     defaultName: hostname(),
     file,
+    positions: positionsOf(doc, at),
   });
+}
+
+/** Every node's start, by dotted key path (a pair without a value: its key). */
+function positionsOf(doc: Document, at: At): Record<string, SourcePosition> {
+  const out: Record<string, SourcePosition> = {};
+  const walk = (node: unknown, keyPath: (string | number)[]) => {
+    const n = node as YamlNode | null | undefined;
+    if (n?.range) out[keyPath.join('.')] = at(n.range[0]);
+    if (isMap(n)) {
+      for (const pair of n.items) {
+        if (!isScalar(pair.key)) continue;
+        walk(pair.value ?? pair.key, [...keyPath, String(pair.key.value)]);
+      }
+    } else if (isSeq(n)) n.items.forEach((item, i) => walk(item, [...keyPath, i]));
+  };
+  walk(doc.contents, []);
+  return out;
 }
 
 /** Replaces `${VAR}` in every scalar string, in place; a missing variable is reported. */

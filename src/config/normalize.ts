@@ -8,6 +8,12 @@ import type { RawConfig, RawFarm } from './schema.js';
 
 export type FarmConfig = Readonly<RawFarm & { docroot: string }>;
 
+/** Where a key or value starts in the config file, 1-based. */
+export interface SourcePosition {
+  readonly line: number;
+  readonly col: number;
+}
+
 export interface Config {
   readonly file: string | undefined;
   readonly configDir: string;
@@ -16,11 +22,17 @@ export interface Config {
   readonly farms: readonly FarmConfig[];
   readonly propagation: Readonly<RawConfig['propagation']>;
   readonly invalidation: Readonly<RawConfig['invalidation']>;
+  /**
+   * Positions of what the file wrote, by dotted key path with list indices as numbers
+   * (`farms.0.filter.2` is the third filter item); defaults have none. `farmgate test-url`
+   * names a rule's line with it, `farmgate check` its warnings.
+   */
+  readonly positions: Readonly<Record<string, SourcePosition>>;
 }
 
 export function normalizeConfig(
   raw: RawConfig,
-  opts: { configDir: string; defaultName: string; file?: string },
+  opts: { configDir: string; defaultName: string; file?: string; positions?: Record<string, SourcePosition> },
 ): Config {
   const resolve = (p: string) => path.resolve(opts.configDir, p);
   const config: Config = {
@@ -35,6 +47,7 @@ export function normalizeConfig(
     farms: raw.farms.map((farm) => ({ ...farm, docroot: resolve(farm.docroot) })),
     propagation: raw.propagation,
     invalidation: raw.invalidation,
+    positions: opts.positions ?? {},
   };
   return deepFreeze(config);
 }

@@ -10,16 +10,13 @@
  */
 import type { RuleItem } from '../config/schema.js';
 import type { RuleValue } from '../farms/match.js';
-import { isSetByFarmgate } from '../http/header-names.js';
+import { isSetByFarmgate } from '../header-names.js';
 import { listValues, properties, scalarOf, type Block, type Loc, type Property } from './ast.js';
 import { clientGlobSet, NO_CLIENTS, subtract, union, type ClientSet } from './clients.js';
-import type { Inexact } from './filter.js';
-import { flagOf, hasVar, numberOf, quoted, resolveVars, type Warnings } from './notes.js';
+import { flagOf, hasVar, numberOf, quoted, resolveVars, type Env, type Inexact, type Warnings } from './notes.js';
 import type { RoutePrefix } from './routes.js';
 import { routePrefix } from './routes.js';
 import { ALWAYS_VALUE, carryValue, type ValueKind } from './values.js';
-
-export type Env = Readonly<Record<string, string | undefined>>;
 
 export interface ConvertedCache {
   docroot?: string;

@@ -13,11 +13,11 @@
  *   flags cannot hold a variable in farmgate, so those are resolved from `env` at import.
  */
 import { blockOf, properties, prop, where, type Block, type Loc, type Property } from './ast.js';
-import { convertCache, type Env } from './cache.js';
+import { convertCache } from './cache.js';
 import { ALL_CLIENTS, beyond, intersect, isEmptySet, NO_CLIENTS, toAllowedClients, union, type ClientSet } from './clients.js';
-import { convertFilter, type Inexact } from './filter.js';
+import { convertFilter } from './filter.js';
 import { convertClientHeaders, convertRenders, convertVirtualhosts, hostNames, type RenderOut } from './hosts.js';
-import { numberOf, quoted, Warnings, type ImportWarning } from './notes.js';
+import { numberOf, quoted, Warnings, type Env, type ImportWarning, type Inexact } from './notes.js';
 import { deriveRoutes, farmName } from './routes.js';
 
 export interface FarmOut {

@@ -12,19 +12,12 @@ import type { FilterMatch, RuleItem } from '../config/schema.js';
 import { FILTER_KEYS, type FilterKey } from '../farms/filter.js';
 import type { RuleValue } from '../farms/match.js';
 import { properties, scalarOf, type Block, type Loc, type Property, type Scalar } from './ast.js';
-import type { Env } from './cache.js';
 import { parseDispatcherGlob, tokensRegExp } from './dglob.js';
-import { hasVar, quoted, resolveVars, type Warnings } from './notes.js';
+import { hasVar, quoted, resolveVars, type Env, type Inexact, type Warnings } from './notes.js';
 import { translatePosixRegex } from './posix-regex.js';
 import { decomposeRequestLine, PROTOCOLS, type LineTerm } from './request-line.js';
 import { routePrefix, type RoutePrefix } from './routes.js';
 import { andValues, ALWAYS_VALUE, carryValue, NEVER_VALUE, varsOf, type CarriedValue, type ValueKind } from './values.js';
-
-/** A rule the import could not carry exactly: narrowed (an allow dropped) or widened (a deny). */
-export interface Inexact {
-  readonly loc: Loc;
-  readonly kind: 'narrowed' | 'widened';
-}
 
 export interface ConvertedFilter {
   readonly rules: RuleItem<FilterMatch>[];

@@ -2,9 +2,8 @@
  * `/virtualhosts` and `/renders` of a farm.
  */
 import { listValues, properties, scalarOf, type Block, type Property, type Scalar } from './ast.js';
-import type { Env } from './cache.js';
 import { convertHostGlob } from './globs.js';
-import { hasVar, numberOf, quoted, type Warnings } from './notes.js';
+import { hasVar, numberOf, quoted, type Env, type Warnings } from './notes.js';
 
 /**
  * `[scheme]host[uri][*]` entries → Host globs. farmgate selects a farm by Host alone, so a

@@ -6,8 +6,7 @@
  */
 import { Document, isMap, isPair, isScalar, isSeq, visit } from 'yaml';
 import { convertDispatcher, type ConvertResult } from './convert.js';
-import type { Env } from './cache.js';
-import type { ImportWarning } from './notes.js';
+import type { Env, ImportWarning } from './notes.js';
 import { parseDispatcherAny } from './parser.js';
 
 export { DispatcherAnyError } from './ast.js';

@@ -4,6 +4,15 @@
  */
 import type { Loc, Scalar } from './ast.js';
 
+/** The import environment: `${VAR}`s a number, a flag or a `/type` needs are read from it. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** A rule the import could not carry exactly: narrowed (an allow dropped) or widened (a deny). */
+export interface Inexact {
+  readonly loc: Loc;
+  readonly kind: 'narrowed' | 'widened';
+}
+
 export interface ImportWarning {
   readonly file: string;
   readonly line: number;

@@ -39,6 +39,8 @@ export interface Farm {
   readonly flushRoutes: readonly { readonly glob: string; readonly matcher: Matcher }[];
   /** Lower-case names of the response headers stored in `.h` and replayed on hits. */
   readonly storedHeaders: ReadonlySet<string>;
+  /** `clientHeaders`, lower-case: the request headers passed to the render; undefined = all (`"*"`). */
+  readonly clientHeaders: ReadonlySet<string> | undefined;
   readonly hostMatchers: readonly HostMatcher[];
 }
 
@@ -76,6 +78,7 @@ export function compileFarm(config: FarmConfig): Farm {
     flushRouteFor: (key: string) => routes.find((r) => r.matcher.test(key))?.glob,
     flushRoutes: routes,
     storedHeaders: new Set(config.cache.headers.map((h) => h.toLowerCase())),
+    clientHeaders: config.clientHeaders.includes('*') ? undefined : new Set(config.clientHeaders.map((h) => h.toLowerCase())),
     hostMatchers: config.virtualhosts.map((glob) => {
       const { host, port } = splitHostPort(glob);
       return { glob, host: compileGlob(host, { nocase: true }), port };

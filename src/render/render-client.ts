@@ -2,8 +2,10 @@
  * Requests to a farm's renders (the CMS publish servers), through undici 7 connection pools.
  *
  * Renders are taken in turn; one that cannot be reached is skipped for `retryDelayMs` and the
- * request goes to the next; 502 only when none can be reached. `timeoutMs` bounds the wait for the
- * response headers and the longest gap between body bytes (undici headersTimeout/bodyTimeout).
+ * request goes to the next; 502 only when none can be reached. `connectTimeoutMs` bounds the TCP
+ * connect (and the TLS handshake of an https render); past it the render counts as unreachable.
+ * `timeoutMs` bounds the wait for the response headers and the longest gap between body bytes
+ * (undici headersTimeout/bodyTimeout).
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -12,6 +14,7 @@ import { AppError } from '../errors.js';
 
 export interface RenderTarget {
   readonly url: string;
+  readonly connectTimeoutMs: number;
   readonly timeoutMs: number;
 }
 
@@ -88,7 +91,7 @@ export class RenderPool implements RenderClient {
         keepAliveTimeout: 4000,
         headersTimeout: target.timeoutMs,
         bodyTimeout: target.timeoutMs,
-        connect: { timeout: Math.min(target.timeoutMs || 10_000, 10_000) },
+        connect: { timeout: target.connectTimeoutMs },
       }),
       downUntil: 0,
     }));

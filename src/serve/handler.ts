@@ -136,6 +136,7 @@ export function createServeHandler(deps: ServeDeps) {
       peer,
       peerTrusted,
       cacheFill: true,
+      clientHeaders: farm.clientHeaders,
     });
     const startedAt = now();
     return inFlight.run(rt.cacheFor(farm), docPath, startedAt, () =>
@@ -174,7 +175,7 @@ export function createServeHandler(deps: ServeDeps) {
       response = await rt.renderClientFor(farm).request({
         method,
         path: url,
-        headers: renderRequestHeaders(req.headers, { peer, peerTrusted, cacheFill: false }),
+        headers: renderRequestHeaders(req.headers, { peer, peerTrusted, cacheFill: false, clientHeaders: farm.clientHeaders }),
         body: hasBody && method !== 'GET' && method !== 'HEAD' ? req : undefined,
         signal: abort.signal,
       });

@@ -5,19 +5,7 @@
  * direction, nor are the headers the Connection header names.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'http2-settings',
-]);
+import { HOP_BY_HOP, isSetByFarmgate } from '../header-names.js';
 
 /** Request headers that would make the render answer something we cannot store (304, 206, gzip). */
 const NOT_FOR_CACHE_FILLS = new Set([
@@ -43,12 +31,18 @@ export interface ForwardContext {
   readonly peerTrusted: boolean;
   /** A cache fill: strip conditional, range and encoding negotiation headers. */
   readonly cacheFill: boolean;
+  /**
+   * The farm's `clientHeaders` (lower-case): only these request headers reach the render, plus
+   * the ones farmgate sets; undefined = all but hop-by-hop (`"*"`).
+   */
+  readonly clientHeaders?: ReadonlySet<string> | undefined;
 }
 
 /**
- * Headers for the render request: the client's, minus hop-by-hop, plus X-Forwarded-For (the
- * incoming chain with the client address appended), X-Forwarded-Host, X-Forwarded-Proto and
- * `Server-Agent: Communique-Dispatcher`, which AEM code keys on.
+ * Headers for the render request: the client's that `clientHeaders` names (all with `"*"`),
+ * minus hop-by-hop, plus X-Forwarded-For (the incoming chain with the client address appended),
+ * X-Forwarded-Host, X-Forwarded-Proto and `Server-Agent: Communique-Dispatcher`, which AEM code
+ * keys on. A request body's `Content-Length` is framing, which farmgate always sets.
  */
 export function renderRequestHeaders(incoming: IncomingHttpHeaders, ctx: ForwardContext): Record<string, string | string[]> {
   const drop = connectionTokens(incoming);
@@ -57,6 +51,7 @@ export function renderRequestHeaders(incoming: IncomingHttpHeaders, ctx: Forward
     if (value === undefined || HOP_BY_HOP.has(name) || drop.has(name)) continue;
     if (ctx.cacheFill && NOT_FOR_CACHE_FILLS.has(name)) continue;
     if (name.startsWith('x-forwarded-') || name === 'server-agent') continue;
+    if (ctx.clientHeaders && !ctx.clientHeaders.has(name) && name !== 'content-length') continue;
     out[name] = value;
   }
   const xff = incoming['x-forwarded-for'];
@@ -96,11 +91,14 @@ export function clientResponseHeaders(fromRender: IncomingHttpHeaders, opts: { s
   return out;
 }
 
-/** The headers to store in `.h`: those the farm lists, in the render's spelling order. */
+/**
+ * The headers to store in `.h`: those the farm lists, in the render's spelling order, never one
+ * farmgate sets itself on the replayed response (`Content-Length`, hop-by-hop, `X-Cache`).
+ */
 export function headersToStore(fromRender: IncomingHttpHeaders, stored: ReadonlySet<string>): [string, string][] {
   const out: [string, string][] = [];
   for (const [name, value] of Object.entries(fromRender)) {
-    if (!stored.has(name) || value === undefined) continue;
+    if (!stored.has(name) || value === undefined || isSetByFarmgate(name)) continue;
     for (const v of Array.isArray(value) ? value : [value]) out.push([name, v]);
   }
   return out;

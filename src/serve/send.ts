@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import mime from 'mime-types';
+import { isSetByFarmgate } from '../header-names.js';
 import type { CachedFile } from '../cache/store.js';
 import { AppError } from '../errors.js';
 
@@ -93,6 +94,9 @@ function replayOf(file: CachedFile): Replay {
   const headers: OutgoingHttpHeaders = {};
   const flat: (string | number)[] = [];
   for (const [name, value] of file.headers) {
+    // Never a second Content-Length (or hop-by-hop, X-Cache) beside farmgate's own: older `.h`
+    // files, or ones another process wrote, may hold them (src/header-names.ts).
+    if (isSetByFarmgate(name)) continue;
     const prev = headers[name];
     headers[name] = prev === undefined ? value : [...(Array.isArray(prev) ? prev : [String(prev)]), value];
     flat.push(name, value);
@@ -104,7 +108,7 @@ function replayOf(file: CachedFile): Replay {
   }
   const replay: Replay = {
     headers,
-    accel: file.headers.every(([name]) => ACCEL_KEEPS.has(name)),
+    accel: file.headers.every(([name]) => ACCEL_KEEPS.has(name) || isSetByFarmgate(name)),
     ok: {
       HIT: [...flat, X_CACHE, 'HIT', 'content-length', file.size],
       STALE: [...flat, X_CACHE, 'STALE', 'content-length', file.size],

@@ -83,6 +83,30 @@ farms:
     assert.equal(r.stderr.split('\n')[0], `${file}:8:58 farms.0.filter.1.allow.selectors.regex: invalid regex "(feed|rss": Unterminated group`);
   });
 
+  it('cache.headers naming what farmgate sets itself: exit 0, a warning with FILE:LINE:COL', async () => {
+    const file = await write(
+      'headers.yaml',
+      `farms:
+  - name: site-a
+    virtualhosts: ["site-a.local"]
+    docroot: ./cache
+    renders: [{ url: "http://127.0.0.1:4503" }]
+    cache:
+      headers:
+        - Content-Type
+        - Content-Length
+        - Transfer-Encoding
+`,
+    );
+    const r = run(['check', '--config', file]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^ok /);
+    assert.deepEqual(r.stderr.trim().split('\n'), [
+      `${file}:9:11 farms.0.cache.headers.1: warning: Content-Length is set by farmgate itself on every response, so it is never stored or replayed from the .h file; remove it from cache.headers`,
+      `${file}:10:11 farms.0.cache.headers.2: warning: Transfer-Encoding is set by farmgate itself on every response, so it is never stored or replayed from the .h file; remove it from cache.headers`,
+    ]);
+  });
+
   it('FILE is printed as given (relative stays relative)', async () => {
     await write('rel.yaml', 'farms: []\n');
     const r = run(['check', '--config', 'rel.yaml'], {}, dir);

@@ -124,6 +124,14 @@ describe('parseConfig', () => {
     assert.match(p!, /farms\.0\.filter\.0\.allow\.path: expected a path glob starting with "\/"/);
   });
 
+  it('keeps where each key and value starts (for test-url and check warnings)', () => {
+    const c = parseConfig(minimal + '    filter:\n      - deny: { url: "/**" }\n      - allow: { url: "/content/**" }\n', 'f.yaml', {});
+    assert.deepEqual(c.positions['farms.0.name'], { line: 2, col: 11 });
+    assert.deepEqual(c.positions['farms.0.filter.1'], { line: 9, col: 9 });
+    assert.deepEqual(c.positions['farms.0.filter.1.allow.url'], { line: 9, col: 23 });
+    assert.equal(c.positions['farms.0.cache.rules.0'], undefined, 'a default has no position');
+  });
+
   it('reports every problem, in file order', () => {
     const text = `server:\n  bogus: 1\nflush:\n  unrouted: maybe\n${minimal}    statfileslevel: 2\n`;
     assert.deepEqual(problems(text), [

@@ -12,7 +12,7 @@ import { convertHostGlob } from '../../src/dispatcher-any/globs.js';
 import { translatePosixRegex } from '../../src/dispatcher-any/posix-regex.js';
 import { carryValue, type ValueKind } from '../../src/dispatcher-any/values.js';
 import { compileValue } from '../../src/farms/match.js';
-import { compileAddressList } from '../../src/http/client-address.js';
+import { compileAddressList } from '../../src/net/client-address.js';
 import { ereMatch, globMatch } from '../helpers/dispatcher-oracle.js';
 
 const SAMPLES = [

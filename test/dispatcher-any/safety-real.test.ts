@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { DispatcherAnyError, parseDispatcherAny } from '../../src/dispatcher-any/index.js';
+import { DispatcherAnyError } from '../../src/dispatcher-any/index.js';
+import { parseDispatcherAny } from '../../src/dispatcher-any/parser.js';
 import { realFixturesDir, realTrees } from '../helpers/real-fixtures.js';
 import { checkSafety } from '../helpers/safety-check.js';
 

@@ -20,7 +20,7 @@ import { renderYaml } from '../../src/dispatcher-any/index.js';
 import { compileFarm, type Farm } from '../../src/farms/farm.js';
 import { filterInput } from '../../src/farms/filter.js';
 import { decideRule } from '../../src/farms/match.js';
-import { compileAddressList } from '../../src/http/client-address.js';
+import { compileAddressList } from '../../src/net/client-address.js';
 import { dispatcherFarms, evalFilter, evalGlobList, instantiate, vocabulary, type Decision, type DRequest, type Env, type Verdict } from './dispatcher-oracle.js';
 
 export interface SafetyReport {

@@ -42,6 +42,14 @@ describe('renderRequestHeaders', () => {
     for (const name of ['if-none-match', 'range', 'accept-encoding']) assert.equal(h[name], undefined, name);
     assert.equal(h['cookie'], 'a=1');
   });
+  it('clientHeaders: only the listed headers pass, plus those farmgate sets and a body\'s Content-Length', () => {
+    const h = renderRequestHeaders(
+      { ...incoming, 'content-length': '5', 'x-debug': '1', referer: 'r' },
+      { peer: '127.0.0.1', peerTrusted: false, cacheFill: false, clientHeaders: new Set(['referer', 'cookie']) },
+    );
+    assert.deepEqual(Object.keys(h).sort(), ['content-length', 'cookie', 'referer', 'server-agent', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto']);
+    assert.equal(h['x-forwarded-host'], 'site.local', 'from the Host, which itself does not pass');
+  });
 });
 
 describe('response headers', () => {
@@ -57,5 +65,10 @@ describe('response headers', () => {
   it('only the listed headers are stored, every value of a repeated one', () => {
     const stored = headersToStore({ 'content-type': 'text/html', link: ['<a>', '<b>'], 'x-other': '1' }, new Set(['content-type', 'link']));
     assert.deepEqual(stored, [['content-type', 'text/html'], ['link', '<a>'], ['link', '<b>']]);
+  });
+  it('never what farmgate sets itself, even when listed (Content-Length, hop-by-hop, X-Cache)', () => {
+    const from = { 'content-type': 'text/html', 'content-length': '10', 'transfer-encoding': 'chunked', connection: 'close', 'x-cache': 'HIT', etag: '"a"' };
+    const stored = headersToStore(from, new Set(['content-type', 'content-length', 'transfer-encoding', 'connection', 'x-cache', 'etag']));
+    assert.deepEqual(stored, [['content-type', 'text/html'], ['etag', '"a"']]);
   });
 });
