@@ -10,6 +10,7 @@ import { importDispatcherCommand } from './import-dispatcher.js';
 import { warmCommand } from './warm.js';
 import { holdCommand } from './hold.js';
 import { serveCommand } from './serve.js';
+import { testUrlCommand } from './test-url.js';
 
 export function buildProgram(): Command {
   const program = new Command('farmgate')
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)');
   serveCommand(program);
   checkCommand(program);
+  testUrlCommand(program);
   explainCommand(program);
   flushCommand(program);
   importDispatcherCommand(program);
