@@ -95,6 +95,9 @@ function render(p: Property, block: Block, env: Env, w: Warnings): RenderOut | u
       w.add(s.loc, `/${name} ${quoted(s)} of render /${p.name} not carried over: ${hasVar(s) ? 'its variable is not set in the import environment and ' : ''}farmgate needs a number of milliseconds; ${key} keeps its default`);
     }
   }
+  if (!scalarOf(block, 'receiveTimeout')) {
+    w.add(p.loc, `note: render /${p.name} has no /receiveTimeout, so Dispatcher waits up to 600000 ms (its default) for a response; farmgate's timeoutMs defaults to 10000 ms: set timeoutMs if your pages can take longer`);
+  }
   for (const q of properties(block)) {
     if (['hostname', 'port', 'secure', 'timeout', 'receiveTimeout'].includes(q.name)) continue;
     w.skip(q, RENDER_SKIPPED[q.name] ?? 'not a farmgate render setting');

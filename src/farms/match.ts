@@ -42,10 +42,15 @@ export interface CompileOptions {
   readonly nocase?: boolean;
 }
 
-/** The body of picomatch's `^(?:BODY)$`; a negated glob (`!a`) keeps its own anchors. */
+/**
+ * The body of picomatch's `^(?:BODY)$`; a negated glob (`!a`) keeps its own anchors. Its `\v`
+ * (from `[[:space:]]`) becomes `\x0B`, the same character in JavaScript, since PCRE reads `\v`
+ * as every vertical space.
+ */
 function unwrap(re: RegExp): string {
   const s = re.source;
-  return s.startsWith('^(?:') && s.endsWith(')$') ? s.slice(4, -2) : s;
+  const body = s.startsWith('^(?:') && s.endsWith(')$') ? s.slice(4, -2) : s;
+  return body.replace(/\\(.)/g, (m, c: string) => (c === 'v' ? '\\x0B' : m));
 }
 
 const escapeRegex = (s: string) => s.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');

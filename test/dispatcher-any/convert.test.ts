@@ -112,7 +112,11 @@ describe('convertDispatcher: every mapped directive', () => {
   });
 
   it('warns, with file and line, about what changed meaning, and about nothing that did not', () => {
-    assert.ok(!r.lines.some((l) => /timeout/i.test(l)), 'both render timeouts are carried as they are');
+    assert.deepEqual(
+      r.lines.filter((l) => /timeout/i.test(l)),
+      ["d.any:6: note: render /r2 has no /receiveTimeout, so Dispatcher waits up to 600000 ms (its default) for a response; farmgate's timeoutMs defaults to 10000 ms: set timeoutMs if your pages can take longer"],
+      'both render timeouts are carried as they are; only the missing one gets a note',
+    );
     assert.ok(r.lines.includes('d.any:1: note: Dispatcher sends a request no farm matches to a fallback farm; farmgate answers it 404. Add "*" to the virtualhosts of the last farm if you relied on that'));
   });
 

@@ -23,7 +23,7 @@ function globMeans(glob: string, value: string, opts: { path?: boolean; nocase?:
   return m(glob) || (opts.path === true && glob.startsWith('/**/') && m('/' + glob.slice(4)));
 }
 
-const globToken = fc.constantFrom('/', '/', 'a', 'b', 'B', '.', '-', '*', '**', '?', '[ab]', '[^a]', '[!a]', '[a-c]', '{a,b}', '{,/**}', 'x', '(', ')', '!', '+', '@', '$', '%', ' ');
+const globToken = fc.constantFrom('/', '/', 'a', 'b', 'B', '.', '-', '*', '**', '?', '[ab]', '[^a]', '[!a]', '[a-c]', '[[:space:]]', '[[:alpha:]]', '{a,b}', '{,/**}', '@(a|b)', '+(a)', 'x', '(', ')', '!', '+', '@', '$', '%', ' ', 'ä', '\\*');
 const globArb = fc.array(globToken, { minLength: 1, maxLength: 7 }).map((t) => t.join('')).filter((g) => globProblem(g) === undefined);
 const pathGlobArb = globArb.map((g) => (g.startsWith('/') ? g : '/' + g)).filter((g) => globProblem(g) === undefined);
 
@@ -129,6 +129,13 @@ describe('rule values: the cases users write', () => {
   it('a list is any of its items', () => {
     const m = compileValue(['html', { regex: 'jpe?g' }]);
     assert.deepEqual(['html', 'jpg', 'jpeg', 'png'].map((v) => m.test(v)), [true, true, true, false]);
+  });
+
+  it('POSIX classes in globs stay in the PCRE subset ([[:space:]] has no \\v)', () => {
+    const m = compileValue('[[:space:]]x');
+    assert.equal(regexProblem(m.regex.source), undefined, m.regex.source);
+    assert.deepEqual([' x', '\tx', '\vx', 'ax'].map((v) => m.test(v)), [true, true, true, false]);
+    assert.deepEqual(['\vx', 'ax'].map((v) => picomatch('[[:space:]]x', { dot: true })(v)), [true, false]);
   });
 
   it('picomatch quirks are kept, not papered over: `/a/**` matches `/a`; `*` matches a trailing slash', () => {
