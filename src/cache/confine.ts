@@ -4,6 +4,7 @@
  * docroot points elsewhere". Each folder is resolved with realpath before use; a folder whose real
  * path leaves the docroot is treated as absent.
  */
+import { mkdirSync, realpathSync, statSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { joinDocroot } from './doc-path.js';
@@ -56,29 +57,50 @@ export class Confinement {
   }
 
   /**
+   * `safeDir` without the thread-pool round trip, for the flush and fill paths (fs-store.ts says
+   * why they are synchronous): one realpath(3) call.
+   */
+  safeDirSync(absDir: string): string | undefined {
+    try {
+      const real = realpathSync.native(absDir);
+      return this.inside(real) ? real : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
    * mkdir -p for a folder inside the docroot, refusing to create anything below an existing
    * folder whose real path leaves the docroot ('refused'). 'collision' when a cached file stands
-   * where a folder must be (`/a.png` cached, `/a.png/_jcr_content/…` asked for): nothing is created.
+   * where a folder must be (`/a.png` cached, `/a.png/_jcr_content/…` asked for): nothing is
+   * created. Synchronous, so no delete of this process can remove the folder before the caller's
+   * next step (touching a `.stat`, opening a temporary file) uses it.
    */
-  async ensureDir(absDir: string): Promise<'ok' | 'collision' | 'refused'> {
+  ensureDir(absDir: string): 'ok' | 'collision' | 'refused' {
     let existing = absDir;
     while (true) {
+      let st;
       try {
-        const st = await fs.stat(existing);
+        st = statSync(existing, { throwIfNoEntry: false });
+      } catch (err) {
+        // ENOTDIR: a file stands on the way.
+        if (isCollision(err)) return 'collision';
+        throw err;
+      }
+      if (st) {
         if (!st.isDirectory()) return 'collision';
         break;
-      } catch {
-        const parent = path.dirname(existing);
-        if (parent === existing) return 'refused';
-        existing = parent;
       }
+      const parent = path.dirname(existing);
+      if (parent === existing) return 'refused';
+      existing = parent;
     }
-    if (!(await this.safeDir(existing))) return 'refused';
+    if (!this.safeDirSync(existing)) return 'refused';
     if (existing !== absDir) {
       try {
-        await fs.mkdir(absDir, { recursive: true });
+        mkdirSync(absDir, { recursive: true });
       } catch (err) {
-        // A file was stored on the way meanwhile.
+        // A file was stored on the way meanwhile (another process).
         if (isCollision(err)) return 'collision';
         throw err;
       }

@@ -8,7 +8,7 @@
  * `.fgtmp-…` in the target's folder (rename is atomic only within a file system) and are refused to
  * requests. Nothing outside the docroot's real path is touched (confine.ts).
  */
-import { createWriteStream, statSync, type WriteStream } from 'node:fs';
+import { closeSync, constants as fsConstants, createWriteStream, lstatSync, lutimesSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, type WriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { FileCacheWrite, type WriteTarget } from './cache-write.js';
@@ -50,8 +50,8 @@ export class FsStore implements CacheStore {
   readonly #stats: StatTimes;
   readonly #fences: DeletionFences;
   readonly #locks = new FolderLocks();
-  /** Installs past their fence check and not yet renamed: absolute path → completion. */
-  readonly #installing = new Map<string, Promise<unknown>>();
+  /** Installs past their fence check and not yet renamed: completion → absolute path. */
+  readonly #installing = new Map<Promise<unknown>, string>();
   readonly #hotPaths = new Map<string, string>();
   #degradedUntil = 0;
 
@@ -225,31 +225,52 @@ export class FsStore implements CacheStore {
     };
   }
 
+  /**
+   * The folder is made and the temporary file created synchronously: no delete of this process
+   * (they are synchronous too, see "flushing") can remove the folder in between.
+   */
   async #openTemp(docPath: string): Promise<{ tmp: string; stream: WriteStream } | undefined> {
     const absPath = this.#dir.abs(docPath);
-    const ready = await this.#dir.ensureDir(path.dirname(absPath));
+    const ready = this.#dir.ensureDir(path.dirname(absPath));
     // A file/folder collision is not a fault: the response is served (MISS) and not stored
     // (contract section 3). A folder standing where the file must be is the other half.
-    if (ready === 'collision' || (await isDirectory(absPath))) return undefined;
+    if (ready === 'collision' || lstatSync(absPath, { throwIfNoEntry: false })?.isDirectory()) return undefined;
     if (ready === 'refused') throw new Error(`folder of ${docPath} is outside the docroot`);
     const tmp = tempName(absPath);
-    return { tmp, stream: createWriteStream(tmp, { flags: 'wx' }) };
+    const fd = openSync(tmp, 'wx');
+    return { tmp, stream: createWriteStream(tmp, { fd }) };
   }
 
-  /** Moves a complete temporary file into place with its sidecars, unless a fence refuses it. */
+  /**
+   * Moves a complete temporary file into place with its sidecars, unless a fence refuses it. A
+   * temporary file that vanished was in a folder a flush deleted (renamed aside) while it was
+   * written: not stored, and no fault.
+   */
   async #install(docPath: string, tmp: string, startedAt: number, meta: StoredMeta, body: Buffer | undefined, size: number): Promise<boolean> {
     const absPath = this.#dir.abs(docPath);
     const when = new Date(startedAt);
-    await fs.utimes(tmp, when, when);
-    const installed = await this.#locks.run(path.dirname(absPath), async () => {
+    if (this.#fences.lastDeleted(absPath) >= startedAt) {
+      await fs.rm(tmp, { force: true });
+      return false;
+    }
+    try {
+      await fs.utimes(tmp, when, when);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+    return this.#locks.run(path.dirname(absPath), async () => {
       if (this.#fences.lastDeleted(absPath) >= startedAt || this.#observer.admits?.(docPath, meta, startedAt) === false) {
         // A flush deleted (or fenced) this file, or invalidated one of its tags, after its render
         // started: the body predates it.
         await fs.rm(tmp, { force: true });
         return false;
       }
+      // From here to the rename no delete of this process reaches the folder (a remove fences,
+      // then waits for the installs it covers, this one included), so the file is checked once.
+      if (!lstatSync(tmp, { throwIfNoEntry: false })) return false;
       // Registered in the same tick as the checks: a fence noted from now on (and settle()) waits
-      // for this rename, and `stored` is heard before it resolves.
+      // for this rename; `stored` is heard, and the hot layer has the file, before it resolves.
       const writing = (async () => {
         await writeSidecars(absPath, meta.headers, meta.ttlExpiresMs, meta.tags);
         try {
@@ -261,26 +282,34 @@ export class FsStore implements CacheStore {
           return false;
         }
         this.#observer.stored?.(docPath, meta);
+        this.#hot.set({ absPath, mtimeMs: startedAt, size, headers: meta.headers, ttlExpiresMs: meta.ttlExpiresMs, body, checkedAt: this.#now() });
         return true;
       })();
-      this.#installing.set(absPath, writing);
+      this.#installing.set(writing, absPath);
       try {
         return await writing;
       } finally {
-        this.#installing.delete(absPath);
+        this.#installing.delete(writing);
       }
     });
-    if (!installed) return false;
-    this.#hot.set({ absPath, mtimeMs: startedAt, size, headers: meta.headers, ttlExpiresMs: meta.ttlExpiresMs, body, checkedAt: this.#now() });
-    return true;
   }
 
   // ---------------------------------------------------------------- flushing
+  //
+  // The flush path's file-system calls are synchronous (statSync, readdirSync, renameSync,
+  // lutimesSync…): each is a metadata call on a local disk that costs a few microseconds, against
+  // tens of microseconds per call through the thread pool (and far more on a loaded machine, where
+  // each call waits for a pool thread and then for the event loop). Measured with
+  // bench/tools/profile-flush.ts: one Activate made ~30 pooled calls, ~1.5 ms of its ~2 ms. Being
+  // synchronous also makes each step atomic against the other flushes and fills of this process:
+  // a `.stat`'s folder cannot vanish between the check that it exists and the touch, and a
+  // temporary file cannot be created in a folder between its rename aside and its deletion.
+  // Deleting a folder tree (any size) stays asynchronous.
 
   async checkDocroot(): Promise<void> {
     let st;
     try {
-      st = await fs.stat(this.#dir.docroot);
+      st = statSync(this.#dir.docroot);
     } catch (err) {
       throw new Error(`docroot ${this.#dir.docroot} unavailable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
@@ -298,25 +327,25 @@ export class FsStore implements CacheStore {
   }
 
   async settle(): Promise<void> {
-    await Promise.all([...this.#installing.values()].map((w) => w.catch(() => undefined)));
+    await Promise.all([...this.#installing.keys()].map((w) => w.catch(() => undefined)));
   }
 
   /** Waits for installs past their fence check that a fence noted at `at` or later covers. */
   async #settleInstalls(at: number): Promise<void> {
+    if (this.#installing.size === 0) return;
     const covered: Promise<unknown>[] = [];
-    for (const [absPath, writing] of this.#installing) {
+    for (const [writing, absPath] of this.#installing) {
       if (this.#fences.lastDeleted(absPath) >= at) covered.push(writing.catch(() => undefined));
     }
     await Promise.all(covered);
   }
 
-  list(dirDocPath: string): Promise<ListingEntry[]> {
+  async list(dirDocPath: string): Promise<ListingEntry[]> {
     const absDir = this.#dir.abs(dirDocPath);
-    return this.#locks.run(absDir, async () => {
-      if (!(await this.#dir.safeDir(absDir))) return [];
+    return this.#locks.runSync(absDir, () => {
+      if (!this.#dir.safeDirSync(absDir)) return [];
       try {
-        const entries = await fs.readdir(absDir, { withFileTypes: true });
-        return entries.map((e) => ({ name: e.name, isDirectory: e.isDirectory() }));
+        return readdirSync(absDir, { withFileTypes: true }).map((e) => ({ name: e.name, isDirectory: e.isDirectory() }));
       } catch {
         return [];
       }
@@ -325,51 +354,61 @@ export class FsStore implements CacheStore {
 
   /**
    * A folder is first renamed aside (one atomic step: a front serving the docroot sees it gone at
-   * once, and nothing installed into it meanwhile survives), then deleted.
+   * once, and nothing installed into it meanwhile survives), then deleted. Once it is renamed the
+   * flush has its effect: a failure to delete the renamed copy (another process writing into it)
+   * is logged and retried in the background, never a failed flush; the crash sweep removes what a
+   * crash left.
    */
   async remove(docPath: string, opts: { readonly withSidecars?: boolean } = {}): Promise<boolean> {
     const absPath = this.#dir.abs(docPath);
     if (absPath === this.#dir.docroot) throw new Error('refusing to delete the docroot itself');
     const absDir = path.dirname(absPath);
-    if (!(await this.#dir.safeDir(absDir))) return false;
-    let st;
-    try {
-      st = await fs.lstat(absPath);
-    } catch {
-      return false;
-    }
-    const tree = st.isDirectory();
+    if (!this.#dir.safeDirSync(absDir)) return false;
+    const st = lstatSync(absPath, { throwIfNoEntry: false });
+    if (!st) return false;
     const at = this.#now();
-    this.#fences.note(tree ? absPath + path.sep : absPath);
+    this.#fences.note(st.isDirectory() ? absPath + path.sep : absPath);
     await this.#settleInstalls(at);
-    const aside = await this.#locks.run(absDir, async () => {
-      if (!tree) {
-        await Promise.all([
-          fs.rm(absPath, { force: true }),
-          ...(opts.withSidecars ? [fs.rm(absPath + HEADERS_SUFFIX, { force: true }), fs.rm(absPath + TTL_SUFFIX, { force: true })] : []),
-        ]);
-        return undefined;
-      }
-      const tmp = tempName(absPath);
+    const removed = await this.#locks.runSync(absDir, () => this.#removeNow(docPath, absPath, opts.withSidecars === true));
+    if (typeof removed === 'string') await this.#deleteAside(docPath, removed);
+    return removed !== false;
+  }
+
+  /**
+   * Deletes a file, or renames a folder aside: true (file deleted), the aside name (folder), or
+   * false (gone meanwhile). Whatever stands at the path now decides, not what a listing saw. The
+   * hot layer, the `.stat` times and the observer hear of it in the same synchronous step, so a
+   * file stored into the same place right after (a fill, a `.stat` touched again) is never
+   * forgotten in their place.
+   */
+  #removeNow(docPath: string, absPath: string, withSidecars: boolean): boolean | string {
+    const st = lstatSync(absPath, { throwIfNoEntry: false });
+    if (!st) return false;
+    let removed: true | string = true;
+    if (st.isDirectory()) {
+      removed = tempName(absPath);
       try {
-        await fs.rename(absPath, tmp);
-        return tmp;
-      } catch {
-        // Gone meanwhile, or a mount point: delete it where it is.
-        await fs.rm(absPath, { recursive: true, force: true });
-        return undefined;
+        renameSync(absPath, removed);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        // A mount point (EBUSY, EXDEV): deleted where it is, below.
+        removed = absPath;
       }
-    });
-    if (aside) await fs.rm(aside, { recursive: true, force: true });
-    if (tree) {
       this.#hot.deleteUnder(absPath);
       this.#stats.forget(absPath + path.sep, true);
     } else {
+      try {
+        unlinkSync(absPath);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        throw err;
+      }
+      if (withSidecars) for (const f of [absPath + HEADERS_SUFFIX, absPath + TTL_SUFFIX]) rmSync(f, { force: true });
       this.#hot.delete(absPath);
       if (path.basename(absPath) === '.stat') this.#stats.forget(absPath, false);
     }
-    this.#observer.removed?.(docPath, tree ? 'tree' : 'file');
-    return true;
+    this.#observer.removed?.(docPath, st.isDirectory() ? 'tree' : 'file');
+    return removed;
   }
 
   async removeFiles(docPaths: readonly string[]): Promise<string[]> {
@@ -406,35 +445,76 @@ export class FsStore implements CacheStore {
             }),
           );
         }
+        // Heard while the folder is still locked: a file installed here next (a new render) is
+        // never forgotten in the deleted one's place.
+        for (const docPath of files) {
+          const abs = this.#dir.abs(docPath);
+          this.#hot.delete(abs);
+          if (path.basename(abs) === '.stat') this.#stats.forget(abs, false);
+          this.#observer.removed?.(docPath, 'file');
+          deleted.push(docPath);
+        }
       });
-      for (const docPath of files) {
-        const abs = this.#dir.abs(docPath);
-        this.#hot.delete(abs);
-        if (path.basename(abs) === '.stat') this.#stats.forget(abs, false);
-        this.#observer.removed?.(docPath, 'file');
-        deleted.push(docPath);
-      }
     }
     return deleted;
   }
 
+  async #deleteAside(docPath: string, aside: string): Promise<void> {
+    const rm = () => fs.rm(aside, { recursive: true, force: true, maxRetries: 3, retryDelay: 20 });
+    try {
+      await rm();
+    } catch (err) {
+      this.#onError('delete', docPath, err);
+      const retry = setTimeout(() => void rm().catch((e: unknown) => this.#onError('delete', docPath, e)), 5000);
+      retry.unref();
+    }
+  }
+
+  /**
+   * Touches (creates if missing) the `.stat` of a folder, creating the folder too when a
+   * concurrent flush just deleted it. Never moves a `.stat` back in time: flushes applied in
+   * parallel finish in any order, and a `.stat` set back from 101 to 100 would make fresh again a
+   * file rendered at 100.5, before the flush of 101 (the later time stands for both). The time on
+   * disk is the one compared (lstat, in the same synchronous step), not one remembered.
+   */
   async touchStat(dirDocPath: string, at: number): Promise<boolean> {
     const absDir = this.#dir.abs(dirDocPath);
-    if ((await this.#dir.ensureDir(absDir)) !== 'ok') return false;
     const file = path.join(absDir, '.stat');
-    const when = new Date(at);
-    const handle = await fs.open(file, 'a');
-    await handle.close();
-    await fs.utimes(file, when, when);
-    this.#stats.set(file, at);
+    // Fast path: the folder exists and is inside the docroot (one realpath); else make it.
+    if (!this.#dir.safeDirSync(absDir) && this.#dir.ensureDir(absDir) !== 'ok') return false;
+    let t = at;
+    for (let attempt = 0; ; attempt++) {
+      let st;
+      try {
+        st = lstatSync(file, { throwIfNoEntry: false });
+      } catch (err) {
+        // A cached file stands where the folder must be: nothing to touch (as for a folder that
+        // leaves the docroot).
+        if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return false;
+        throw err;
+      }
+      if (st) {
+        // A symlink is never followed (it may leave the docroot): refused like a folder that
+        // leaves it. A folder named `.stat` is a broken docroot: the flush fails, loudly.
+        if (st.isSymbolicLink()) return false;
+        if (!st.isFile()) throw Object.assign(new Error(`${file} is not a file`), { code: 'EISDIR' });
+        t = Math.max(at, msOf(st));
+        // lutimes: even if it became a symlink meanwhile, nothing outside the docroot is touched.
+        lutimesSync(file, new Date(t), new Date(t));
+        break;
+      }
+      try {
+        closeSync(openSync(file, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW));
+        lutimesSync(file, new Date(at), new Date(at));
+        break;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        // EEXIST: created by another process meanwhile (touch it, next turn). ENOENT: its folder
+        // was removed by another process between the check and here: make it again.
+        if (attempt > 2 || (code !== 'EEXIST' && (code !== 'ENOENT' || this.#dir.ensureDir(absDir) !== 'ok'))) throw err;
+      }
+    }
+    this.#stats.set(file, t);
     return true;
-  }
-}
-
-async function isDirectory(absPath: string): Promise<boolean> {
-  try {
-    return (await fs.lstat(absPath)).isDirectory();
-  } catch {
-    return false;
   }
 }

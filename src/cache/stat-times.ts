@@ -13,6 +13,8 @@ interface Known {
 
 export class StatTimes {
   readonly #known = new Map<string, Known>();
+  /** Counts forget() calls: a read that overlapped one is not kept (it may predate a delete). */
+  #forgets = 0;
 
   constructor(
     private readonly now: () => number,
@@ -37,8 +39,13 @@ export class StatTimes {
     for (const key of lookup) {
       let t = this.#known.get(key);
       if (!t || now - t.checkedAt >= maxAgeMs) {
-        t = { mtimeMs: await this.read(key), checkedAt: now };
-        this.#known.set(key, t);
+        const before = t;
+        const forgets = this.#forgets;
+        const read: Known = { mtimeMs: await this.read(key), checkedAt: now };
+        // A flush may have touched (set) or deleted (forget) this `.stat` while it was read: what
+        // it did is newer than the read and stays; the read answers this request only.
+        if (this.#known.get(key) === before && this.#forgets === forgets) this.#known.set(key, read);
+        t = this.#known.get(key) ?? read;
       }
       if (t.mtimeMs !== undefined) return t.mtimeMs;
     }
@@ -52,6 +59,7 @@ export class StatTimes {
 
   /** Forgets a `.stat`, or (prefix ending in a separator) every one below a folder. */
   forget(keyOrPrefix: string, tree: boolean): void {
+    this.#forgets++;
     if (!tree) {
       this.#known.delete(keyOrPrefix);
       return;

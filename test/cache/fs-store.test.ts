@@ -81,6 +81,54 @@ describe('FsStore on disk', () => {
     assert.deepEqual((await fs.readdir(path.join(store.docroot, 'content'))).filter((n) => n.startsWith('.fgtmp')), []);
   });
 
+  it('a write whose folder a flush removes while it is written is not stored, and is no error', async () => {
+    errors.length = 0;
+    await put('/content/gone/old.html', 'old', clock - 10);
+    clock += 1;
+    // Rendered after the delete's fence (so the fence does not refuse it), its temporary file
+    // opened in the folder before the folder is renamed aside.
+    const w = store.beginWrite('/content/gone/new.html', clock + 1);
+    w.write(Buffer.from('new'));
+    await new Promise((r) => setImmediate(r)); // the temporary file is open
+    assert.equal(await store.remove('/content/gone'), true);
+    assert.equal(await w.commit(HTML), false);
+    assert.deepEqual(errors, []);
+    assert.equal(store.writable, true);
+    assert.deepEqual(await fs.readdir(path.join(store.docroot, 'content')).then((n) => n.filter((x) => x.includes('gone') || x.startsWith('.fgtmp'))), []);
+  });
+
+  it('a file stored into a folder while its removal finishes is still heard as stored, after the removal', async () => {
+    const heard: string[] = [];
+    const d = await tempDir('farmgate-store-');
+    try {
+      const s = await FsStore.open(path.join(d, 'docroot'), {
+        hot: new HotLayer(1 << 20, 1 << 16),
+        now: () => clock,
+        observer: { stored: (p) => heard.push(`stored ${p}`), removed: (p, kind) => heard.push(`removed ${p} ${kind}`) },
+      });
+      // A folder big enough that deleting the renamed copy takes a while.
+      for (let i = 0; i < 200; i++) {
+        const w = s.beginWrite(`/tree/f${i}.html`, clock - 10);
+        w.write(Buffer.from('x'));
+        await w.commit(HTML);
+      }
+      heard.length = 0;
+      clock += 1;
+      const removing = s.remove('/tree');
+      // The folder is renamed aside synchronously; its deletion (200 files) is still going on.
+      await new Promise((r) => setImmediate(r));
+      const w = s.beginWrite('/tree/new.html', clock + 1);
+      w.write(Buffer.from('rendered after the delete'));
+      assert.equal(await w.commit(HTML), true);
+      await removing;
+      // The tag index (the observer) must not forget the new file when the old tree is gone.
+      assert.deepEqual(heard, ['removed /tree tree', 'stored /tree/new.html']);
+      assert.equal((await s.lookup('/tree/new.html', 0))?.body?.toString(), 'rendered after the delete');
+    } finally {
+      await fs.rm(d, { recursive: true, force: true });
+    }
+  });
+
   it('never follows a symlink out of the docroot', async () => {
     const outside = path.join(dir, 'outside');
     await fs.mkdir(outside);

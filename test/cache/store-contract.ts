@@ -182,6 +182,57 @@ export function cacheStoreContract(name: string, open: OpenStore): void {
       }
     });
 
+    it('touchStat() never moves a .stat back in time: flushes applied in parallel finish in any order', async () => {
+      const { store: s, close } = await fresh();
+      try {
+        const lookup = s.statLookup('/content/site/page.html', 2);
+        assert.equal(await s.touchStat('/content/site', clock + 1), true);
+        // A flush that took its time earlier finishes later: the later time stands for both.
+        assert.equal(await s.touchStat('/content/site', clock), true);
+        assert.equal(await s.readStat(lookup, 0), clock + 1);
+        assert.equal(await s.touchStat('/content/site', clock + 2), true);
+        assert.equal(await s.readStat(lookup, 0), clock + 2);
+      } finally {
+        await close();
+      }
+    });
+
+    it('touchStat() recreates a folder a concurrent flush just removed', async () => {
+      const { store: s, close } = await fresh();
+      try {
+        await store(s, '/content/site/en/page.html', 'x', clock - 10);
+        assert.equal(await s.touchStat('/content/site/en', clock - 5), true);
+        const [removed, touched] = await Promise.all([s.remove('/content/site/en'), s.touchStat('/content/site/en', clock)]);
+        assert.equal(removed, true);
+        assert.equal(touched, true);
+        // Whichever ran first, the folder ends with a .stat: after the delete the touch makes it
+        // again; before it, the delete takes the folder and its .stat (the touch that raced it
+        // then counts for the pages below, all gone).
+        const names = (await s.list('/content/site/en')).map((e) => e.name);
+        assert.ok(names.length === 0 || (names.length === 1 && names[0] === '.stat'), names.join());
+        assert.equal(await s.touchStat('/content/site/en', clock + 1), true);
+        assert.deepEqual((await s.list('/content/site/en')).map((e) => e.name), ['.stat']);
+      } finally {
+        await close();
+      }
+    });
+
+    it('remove() of a folder with a write in flight below it completes; the write is not installed', async () => {
+      const { store: s, close } = await fresh();
+      try {
+        await store(s, '/del/a/old.html', 'old', clock - 10);
+        const w = s.beginWrite('/del/a/b/new.html', clock - 5);
+        w.write(Buffer.from('rendered before the delete'));
+        clock += 1;
+        assert.equal(await s.remove('/del/a'), true);
+        assert.equal(await w.commit(HTML), false);
+        assert.deepEqual(await s.list('/del'), []);
+        assert.equal(await s.lookup('/del/a/b/new.html', 0), undefined);
+      } finally {
+        await close();
+      }
+    });
+
     it('a file where a folder must be, or a folder where the file must be, is not stored', async () => {
       const { store: s, close } = await fresh();
       try {

@@ -144,9 +144,9 @@ export class MemoryStore implements CacheStore {
       this.#degradedUntil = this.#now() + this.#degradedMs;
       return false;
     }
+    if (this.#fences.lastDeleted(docPath) >= startedAt || this.#observer.admits?.(docPath, meta, startedAt) === false) return false;
     // As on disk: a file where a folder must be, or a folder where the file must be, refuses it.
     if (!this.#mkdirs(path.dirname(docPath)) || this.dirs.has(docPath)) return false;
-    if (this.#fences.lastDeleted(docPath) >= startedAt || this.#observer.admits?.(docPath, meta, startedAt) === false) return false;
     this.files.set(docPath, { data: body, mtimeMs: startedAt });
     this.files.set(docPath + HEADERS_SUFFIX, { data: Buffer.from(encodeHeaders(meta.headers, meta.tags)), mtimeMs: startedAt });
     if (meta.ttlExpiresMs !== undefined) this.files.set(docPath + TTL_SUFFIX, { data: Buffer.alloc(0), mtimeMs: meta.ttlExpiresMs });
@@ -222,7 +222,9 @@ export class MemoryStore implements CacheStore {
   async touchStat(dirDocPath: string, at: number): Promise<boolean> {
     if (!this.#mkdirs(dirDocPath) || this.files.has(dirDocPath)) return false;
     this.dirs.add(dirDocPath);
-    this.files.set(path.join(dirDocPath, '.stat'), { data: Buffer.alloc(0), mtimeMs: at });
+    const file = path.join(dirDocPath, '.stat');
+    // Never back in time (fs-store.ts touchStat).
+    this.files.set(file, { data: Buffer.alloc(0), mtimeMs: Math.max(at, this.files.get(file)?.mtimeMs ?? 0) });
     return true;
   }
 }
