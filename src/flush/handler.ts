@@ -15,6 +15,7 @@ import { parseFlush } from './parse.js';
 import { readBody } from './read-body.js';
 import { sendError, sendOk } from './respond.js';
 import type { RunFlush } from './run-flush.js';
+import type { RecentFlushes } from './recent.js';
 import type { FlushRequest } from './types.js';
 
 export interface FlushHandlerDeps {
@@ -22,6 +23,9 @@ export interface FlushHandlerDeps {
   readonly getRuntime: () => Runtime;
   /** The flush operation (run-flush.ts). */
   readonly runFlush: RunFlush;
+  /** Where refusals are listed (run-flush lists every flush it ran). */
+  readonly recent?: RecentFlushes;
+  readonly now?: () => number;
 }
 
 export type FlushHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -29,14 +33,11 @@ export type FlushHandler = (req: IncomingMessage, res: ServerResponse) => Promis
 const ALLOWED_METHODS = new Set(['GET', 'POST', 'HEAD']);
 
 /** "Not in `allowedClients` → 403, nothing done." Logged like Dispatcher's "Flushing rejected from 127.0.0.1". */
-function authorize(rt: Runtime, req: IncomingMessage): string {
-  const peer = req.socket.remoteAddress ?? '';
-  const client = clientAddress(peer, req.headers['x-forwarded-for'], rt.access.trusted);
+function authorize(rt: Runtime, req: IncomingMessage, client: string): void {
   if (!rt.access.allowed(client)) {
-    rt.log.warn({ client, peer, xff: req.headers['x-forwarded-for'] }, `flushing rejected from ${client}`);
+    rt.log.warn({ client, peer: req.socket.remoteAddress, xff: req.headers['x-forwarded-for'] }, `flushing rejected from ${client}`);
     throw new AppError('FG_FLUSH_FORBIDDEN', `flush not allowed from ${client}`);
   }
-  return client;
 }
 
 function checkMethod(req: IncomingMessage): void {
@@ -58,13 +59,16 @@ export function createFlushHandler(deps: FlushHandlerDeps): FlushHandler {
   return async function handleFlush(req, res) {
     const rt = deps.getRuntime();
     let flush: FlushRequest | undefined;
+    const client = clientAddress(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], rt.access.trusted);
+    let ran = false;
     try {
       checkMethod(req);
-      const client = authorize(rt, req);
+      authorize(rt, req, client);
       const body = await readBody(req, rt.config.server.limits.flushBodyBytes, rt.config.server.limits.headersTimeoutMs);
       const parsed = parseFlush(req.headers, body, rt.config.server.limits);
       if (!parsed.ok) throw parsed.error;
       flush = parsed.flush;
+      ran = true;
       const run = await deps.runFlush(rt, flush, { door: 'http', client });
       if (!run.ok) throw run.error;
       sendOk(req, res, run.json);
@@ -78,7 +82,31 @@ export function createFlushHandler(deps: FlushHandlerDeps): FlushHandler {
       if (error.status >= 500) rt.log.error(fields, 'flush failed');
       else if (error.status !== 403) rt.log.info(fields, 'flush refused');
       if (error.status < 500 && error.code !== 'FG_FLUSH_UNROUTED') rt.metrics.flushRejected.inc({ reason: rejectReason(error) });
+      // A flush that ran is in the recent list already (applied, failed or unrouted).
+      if (!ran) {
+        const handle = sent(req, 'cq-handle') ?? sent(req, 'cq-path');
+        deps.recent?.notRun({
+          at: (deps.now ?? Date.now)(),
+          origin: rt.config.server.name,
+          door: 'http',
+          client,
+          action: sent(req, 'cq-action'),
+          scope: sent(req, 'cq-action-scope'),
+          handle,
+          path: sent(req, 'cq-path') ?? handle,
+          status: error.status,
+          reason: error.message,
+        });
+      }
       sendError(req, res, error);
     }
   };
+}
+
+/** Header values of a refused flush, as sent (it was not validated), cut to a readable length. */
+function sent(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  const text = Array.isArray(v) ? v.join(', ') : v;
+  if (text === undefined || text.trim() === '') return undefined;
+  return text.length > 200 ? text.slice(0, 200) + '…' : text;
 }

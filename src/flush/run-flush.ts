@@ -22,7 +22,7 @@ import type { Runtime } from '../runtime.js';
 import { applyFlush, refetchAll } from './apply.js';
 import type { RecentFlushes } from './recent.js';
 import { flushJson, type FlushResponseJson } from './respond.js';
-import type { FarmOutcome, FlushAppliedEvent, FlushDoor, FlushRequest, Refetcher } from './types.js';
+import type { FarmOutcome, FlushAppliedEvent, FlushDoor, FlushRequest, RecentOutcome, Refetcher } from './types.js';
 
 export interface FlushRunnerDeps {
   /** Fetches a URI into a farm's cache (serving path); used for invalidate-and-refetch. */
@@ -85,11 +85,32 @@ export function createFlushRunner(deps: FlushRunnerDeps): RunFlush {
     const log = { door: source.door, client: source.client, handle: flush.handle, path: flush.routingKey, action: flush.action };
     const local = source.door !== 'propagation' && source.door !== 'cold';
 
+    /** One line of the recent list, whatever became of the flush. */
+    const remember = (at: number, outcome: RecentOutcome, status: number, result: string, outcomes: readonly FarmOutcome[], farms = outcomes.map((o) => o.farm)) =>
+      deps.recent.record({
+        time: new Date(at).toISOString(),
+        origin: source.origin ?? rt.config.server.name,
+        door: source.door,
+        client: source.client,
+        action: flush.action,
+        scope: flush.scope,
+        handle: flush.handle,
+        path: flush.routingKey,
+        farms,
+        touched: outcomes.reduce((n, o) => n + o.touched.length, 0),
+        deleted: outcomes.reduce((n, o) => n + o.deleted.length, 0),
+        ms: elapsed(),
+        outcome,
+        status,
+        result,
+      });
+
     if (flush.action === 'Test') {
       // "`Test` does nothing and answers 200" (contract section 4): AEM's "Test Connection"
       // only looks at the status. The farms it would reach are listed; nothing is propagated.
       const routes = routesOf(rt, flush, source);
       rt.log.info({ ...log, farms: routes.map((r) => r.farm.name) }, 'flush test');
+      remember(now(), 'test', 200, 'Test: nothing done', [], routes.map((r) => r.farm.name));
       return { ok: true, json: flushJson(flush, routes.map(emptyOutcome), false, elapsed()), attempts: 1 };
     }
 
@@ -99,9 +120,12 @@ export function createFlushRunner(deps: FlushRunnerDeps): RunFlush {
       // Each server of a web farm routes by its own flushRoutes: an event for farms this server
       // does not have is normal there.
       rt.log[local ? 'warn' : 'info']({ ...log, unrouted: rt.config.flush.unrouted }, 'flush routed to no farm');
+      const reason = `no farm routes CQ-Path ${flush.routingKey}`;
       if (local && rt.config.flush.unrouted === 'reject') {
-        throw new AppError('FG_FLUSH_UNROUTED', `no farm routes CQ-Path ${flush.routingKey}`);
+        remember(now(), 'unrouted', 404, `${reason} (flush.unrouted: reject)`, []);
+        throw new AppError('FG_FLUSH_UNROUTED', reason);
       }
+      remember(now(), 'unrouted', 200, `${reason}: nothing done`, []);
       return { ok: true, json: flushJson(flush, [], true, elapsed()), attempts: 1 };
     }
 
@@ -120,32 +144,24 @@ export function createFlushRunner(deps: FlushRunnerDeps): RunFlush {
       applied = await applyFlush(rt, flush, routes, at, action);
     }
     rt.metrics.flushDuration.observe(elapsed() / 1000);
-    deps.recent.record({
-      time: new Date(at).toISOString(),
-      origin: source.origin ?? rt.config.server.name,
-      door: source.door,
-      action: flush.action,
-      scope: flush.scope,
-      handle: flush.handle,
-      path: flush.routingKey,
-      farms: applied.outcomes.map((o) => o.farm),
-      touched: applied.outcomes.reduce((n, o) => n + o.touched.length, 0),
-      deleted: applied.outcomes.reduce((n, o) => n + o.deleted.length, 0),
-      ms: elapsed(),
-      result: applied.failure ? applied.failure.message : 'ok',
-    });
     if (source.door === 'cold') {
       rt.log.warn({ reason: source.reason, farms: applied.outcomes.map((o) => o.farm), failure: applied.failure?.message }, 'cold flush: touched the root .stat of every farm');
     }
-    if (applied.failure) return { ok: false, error: applied.failure, json: flushJson(flush, applied.outcomes, false, elapsed()), attempts };
+    if (applied.failure) {
+      remember(at, 'failed', applied.failure.status, applied.failure.message, applied.outcomes);
+      return { ok: false, error: applied.failure, json: flushJson(flush, applied.outcomes, false, elapsed()), attempts };
+    }
 
     if (local && deps.publish) {
       try {
         await deps.publish({ flush, at, farms: routes.map((r) => r.farm.name), ...(source.farms ? { only: source.farms } : {}) });
       } catch (err) {
-        throw new AppError('FG_FLUSH_NOT_RECORDED', `flush applied locally but not recorded: ${(err as Error).message}`, { cause: err });
+        const error = new AppError('FG_FLUSH_NOT_RECORDED', `flush applied locally but not recorded: ${(err as Error).message}`, { cause: err });
+        remember(at, 'failed', error.status, error.message, applied.outcomes);
+        throw error;
       }
     }
+    remember(at, 'applied', 200, 'ok', applied.outcomes);
     if (flush.refetch.length > 0) {
       await refetchAll(rt, routes, applied.outcomes, flush.refetch, deps.refetch, deps.refetchConcurrency ?? 8);
     }

@@ -64,12 +64,24 @@ export interface FlushAppliedEvent {
   readonly only?: readonly string[];
 }
 
+/**
+ * What became of a flush, for the recent list: `applied`; `failed` (500, or 503 when applied but
+ * not recorded for the web farm); `test` (CQ-Action Test: nothing done); `unrouted` (no farm
+ * routes its CQ-Path: 200 and nothing done with `flush.unrouted: ignore`, 404 with `reject`);
+ * `refused` before anything was done (403 client, 400 bad headers, 405, 413 too large, 408 slow
+ * body, 401 bad signature). The ones a user looks for when a page did not update.
+ */
+export type RecentOutcome = 'applied' | 'failed' | 'test' | 'unrouted' | 'refused';
+
 /** One line of the recent-flushes list (admin page, `/admin/api/flushes`). */
 export interface RecentFlush {
   readonly time: string;
   /** The server that received the flush from the CMS (this one for local flushes). */
   readonly origin: string;
   readonly door: FlushDoor;
+  /** Who sent it: the client address (local doors), `admin`, the origin server, `cold`. */
+  readonly client: string;
+  /** As sent when refused before it could be read (truncated), else the validated action. */
   readonly action: string;
   readonly scope: string | undefined;
   readonly handle: string;
@@ -79,6 +91,9 @@ export interface RecentFlush {
   readonly touched: number;
   readonly deleted: number;
   readonly ms: number;
-  /** `ok`, or the error that made it fail. */
+  readonly outcome: RecentOutcome;
+  /** The status the sender got (propagated and cold flushes: 200 applied, 500 failed). */
+  readonly status: number;
+  /** `ok`, or why not: the error, the refusal, `no farm routes …`, `Test: nothing done`. */
   readonly result: string;
 }

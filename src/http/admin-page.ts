@@ -56,20 +56,36 @@ function serverRows(servers: readonly ServerStatus[]): string {
     .join('\n');
 }
 
+/** The result cell: what became of the flush and why (the status the sender got, when not 200). */
+function flushResult(f: RecentFlush): string {
+  switch (f.outcome) {
+    case 'applied':
+      return '<span class="ok">ok</span>';
+    case 'test':
+      return `<span class="muted">${esc(f.result)}</span>`;
+    case 'unrouted':
+      return `<span class="warn">unrouted${f.status === 200 ? '' : ` · ${f.status}`}: ${esc(f.result)}</span>`;
+    case 'refused':
+      return `<span class="bad">refused · ${f.status}: ${esc(f.result)}</span>`;
+    default:
+      return `<span class="bad">failed · ${f.status}: ${esc(f.result)}</span>`;
+  }
+}
+
 function flushRows(flushes: readonly RecentFlush[]): string {
   if (flushes.length === 0) return '<tr><td colspan="9"><em>No flushes yet.</em></td></tr>';
   return flushes
     .map(
-      (f) => `<tr>
+      (f) => `<tr data-outcome="${esc(f.outcome)}" data-status="${f.status}">
   <td><time>${esc(f.time)}</time></td>
-  <td>${esc(f.origin)}${f.door === 'http' || f.door === 'admin' ? '' : ` <span class="tag">${esc(f.door)}</span>`}</td>
+  <td>${esc(f.origin)}${f.door === 'http' || f.door === 'admin' ? '' : ` <span class="tag">${esc(f.door)}</span>`}${f.client && f.client !== f.origin ? ` <span class="muted">${esc(f.client)}</span>` : ''}</td>
   <td>${esc(f.action)}${f.scope ? ` <span class="tag">${esc(f.scope)}</span>` : ''}</td>
   <td><code>${esc(f.handle)}</code></td>
-  <td>${esc(f.farms.join(', ')) || '<em>unrouted</em>'}</td>
+  <td>${esc(f.farms.join(', ')) || (f.outcome === 'unrouted' ? '<em>unrouted</em>' : '–')}</td>
   <td class="num">${f.touched}</td>
   <td class="num">${f.deleted}</td>
   <td class="num">${f.ms}</td>
-  <td>${f.result === 'ok' ? '<span class="ok">ok</span>' : `<span class="bad">${esc(f.result)}</span>`}</td>
+  <td>${flushResult(f)}</td>
 </tr>`,
     )
     .join('\n');
@@ -89,7 +105,7 @@ td:first-child { white-space: nowrap; }
 th { font-weight: 600; color: #4a5566; font-size: 12px; text-transform: uppercase; letter-spacing: .03em; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 code { font-size: 12.5px; background: #f1f3f6; padding: 1px 4px; border-radius: 3px; }
-.ok { color: #1a7f37; } .bad { color: #b42318; font-weight: 600; }
+.ok { color: #1a7f37; } .bad { color: #b42318; font-weight: 600; } .warn { color: #9a6700; font-weight: 600; } .muted { color: #6b7686; }
 .tag { font-size: 11px; background: #e8eefc; color: #2f4fa8; padding: 1px 6px; border-radius: 8px; }
 .forms { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: 16px; }
 form label { display: block; margin: 4px 0; } form input, form select { font: inherit; padding: 3px 6px; width: 100%; box-sizing: border-box; }
@@ -170,7 +186,7 @@ ${d.notices.map((n) => `<section class="notice">${esc(n)}</section>`).join('\n')
 <section id="servers"><h2>Servers of the web farm</h2>
 <table><thead><tr><th>server</th><th>last heartbeat</th><th>status</th><th>lag (events)</th><th>state</th><th></th></tr></thead>
 <tbody>${serverRows(d.servers)}</tbody></table></section>
-<section id="flushes"><h2>Recent flushes</h2>
+<section id="flushes"><h2>Recent flushes</h2><p>Every flush this server saw, newest first: applied, failed, Test, unrouted (no farm routes its CQ-Path) and refused before anything was done, with the reason.</p>
 <table><thead><tr><th>time</th><th>origin</th><th>action</th><th>handle</th><th>farms</th><th>.stat touched</th><th>deleted</th><th>ms</th><th>result</th></tr></thead>
 <tbody>${flushRows(d.flushes)}</tbody></table></section>
 <div class="forms">

@@ -87,11 +87,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
       ...(deps.propagation ? { tuning: deps.propagation } : {}),
     });
   }
-  const flush = createFlushHandler({ getRuntime, runFlush });
+  const flush = createFlushHandler({ getRuntime, runFlush, recent: recentFlushes, ...(deps.now ? { now: deps.now } : {}) });
   // The invalidation API and CMS webhooks: paths and tags through the same flush machinery.
   const invalidate = createInvalidator({ runFlush, runTags });
-  const invalidationApi = createInvalidationApiHandler({ getRuntime, invalidate, ...(deps.now ? { now: deps.now } : {}) });
-  const webhooks = createWebhookHandler({ getRuntime, invalidate, ...(deps.now ? { now: deps.now } : {}) });
+  const invalidationApi = createInvalidationApiHandler({ getRuntime, invalidate, recent: recentFlushes, ...(deps.now ? { now: deps.now } : {}) });
+  const webhooks = createWebhookHandler({ getRuntime, invalidate, recent: recentFlushes, ...(deps.now ? { now: deps.now } : {}) });
 
   function handlePublic(req: IncomingMessage, res: ServerResponse): void {
     const rt = current;

@@ -12,6 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DEFAULT_ALLOWED_CLIENTS } from '../config/schema.js';
 import { AppError } from '../errors.js';
 import { readBody } from '../flush/read-body.js';
+import type { RecentFlushes } from '../flush/recent.js';
 import { clientAddress, type AddressMatcher } from '../net/client-address.js';
 import type { Runtime } from '../runtime.js';
 import { RecentKeys } from './webhooks/dedupe.js';
@@ -24,6 +25,8 @@ export interface ApiHandlerDeps {
   readonly getRuntime: () => Runtime;
   readonly invalidate: Invalidator;
   readonly now?: () => number;
+  /** Refusals are listed with the recent flushes (an applied invalidation lists itself). */
+  readonly recent?: RecentFlushes;
 }
 
 interface Lists {
@@ -48,6 +51,7 @@ export function createInvalidationApiHandler(deps: ApiHandlerDeps) {
     const api = rt.config.invalidation.api!;
     const started = performance.now();
     let client = req.socket.remoteAddress ?? '';
+    let ran = false;
     try {
       if (req.method !== 'POST') throw new AppError('FG_INVALIDATION_METHOD', `method ${req.method} not allowed: the invalidation API takes POST`);
       const { trusted, allowed } = accessLists(rt);
@@ -67,6 +71,7 @@ export function createInvalidationApiHandler(deps: ApiHandlerDeps) {
         rt.log.info({ client }, 'invalidation replayed: already applied');
         return sendJson(req, res, 200, { duplicate: true });
       }
+      ran = true;
       const run = () => deps.invalidate(rt, parsed.value, { door: 'api', client });
       const json = replayKey.length ? await replays.run(replayKey, run) : await run();
       rt.metrics.invalidationRequests.inc({ source: 'api', result: 'applied' });
@@ -79,6 +84,7 @@ export function createInvalidationApiHandler(deps: ApiHandlerDeps) {
       const fields = { client, status: error.status, code: error.code, reason: error.message };
       if (error.status >= 500) rt.log.error(fields, 'invalidation failed');
       else rt.log.warn(fields, 'invalidation refused');
+      if (!ran) deps.recent?.notRun({ at: now(), origin: rt.config.server.name, door: 'api', client, action: 'invalidate', status: error.status, reason: error.message });
       sendInvalidationError(req, res, error);
     }
   };

@@ -68,6 +68,7 @@ export function createTagRunner(deps: TagRunnerDeps): RunTags {
       time: new Date(at).toISOString(),
       origin: source.origin ?? rt.config.server.name,
       door: source.door,
+      client: source.client,
       action: req.action,
       scope: undefined,
       handle: `tags: ${req.tags.join(' ')}`,
@@ -76,6 +77,8 @@ export function createTagRunner(deps: TagRunnerDeps): RunTags {
       touched: 0,
       deleted: new Set(result.farms.flatMap((f) => f.deleted)).size,
       ms,
+      outcome: result.failure ? 'failed' : 'applied',
+      status: result.failure ? result.failure.status : 200,
       result: result.failure ? result.failure.message : 'ok',
     });
     if (result.failure) return { ok: false, error: result.failure, farms: result.farms, attempts };

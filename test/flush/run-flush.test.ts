@@ -53,6 +53,7 @@ describe('runFlush', () => {
       time: new Date(s.clock.now()).toISOString(),
       origin: 'web1',
       door: 'http',
+      client: '127.0.0.1',
       action: 'Activate',
       scope: undefined,
       handle: '/content/site/en',
@@ -61,6 +62,8 @@ describe('runFlush', () => {
       touched: 3,
       deleted: 2,
       ms: 0,
+      outcome: 'applied',
+      status: 200,
       result: 'ok',
     });
     assert.deepEqual(await s.count('flushes'), ['{"farm":"site","action":"activate","result":"ok"} 1']);
@@ -96,6 +99,7 @@ describe('runFlush', () => {
     assert.ok(!failed.ok && failed.error.code === 'FG_FLUSH_IO');
     assert.equal(s.recent.list().length, 2, 'one line per flush, not per attempt');
     assert.match(s.recent.list()[0]!.result, /docroot \/ unavailable/);
+    assert.deepEqual([s.recent.list()[0]!.outcome, s.recent.list()[0]!.status], ['failed', 500]);
   });
 
   it('cold door: every farm, root .stat only, nothing deleted, counted as cold, not published', async () => {
@@ -110,7 +114,7 @@ describe('runFlush', () => {
     assert.equal(s.recent.list()[0]!.door, 'cold');
   });
 
-  it('unrouted: counted for every door; reject refuses local doors only; Test records nothing', async () => {
+  it('unrouted: counted for every door; reject refuses local doors only; both listed with the reason, and Test too', async () => {
     const t = await setup({ reject: true });
     const other = flush({ handle: '/etc/x', routingKey: '/etc/x' });
     await assert.rejects(t.runFlush(t.rt, other, { door: 'http', client: '127.0.0.1' }), (err: unknown) => err instanceof AppError && err.code === 'FG_FLUSH_UNROUTED');
@@ -119,12 +123,23 @@ describe('runFlush', () => {
     assert.equal((await t.metrics.flushUnrouted.get()).values[0]!.value, 2);
     const test = await t.runFlush(t.rt, flush({ action: 'Test' }), { door: 'http', client: '127.0.0.1' });
     assert.deepEqual(test.json.farms.map((f) => f.farm), ['site']);
-    assert.deepEqual([t.recent.list().length, t.published.length], [0, 0]);
+    assert.equal(t.published.length, 0, 'Test and unrouted flushes are never published');
+    assert.deepEqual(
+      t.recent.list().map((r) => [r.door, r.client, r.action, r.handle, r.farms, r.outcome, r.status, r.result]),
+      [
+        ['http', '127.0.0.1', 'Test', '/content/site/en', ['site'], 'test', 200, 'Test: nothing done'],
+        ['propagation', 'web2', 'Activate', '/etc/x', [], 'unrouted', 200, 'no farm routes CQ-Path /etc/x: nothing done'],
+        ['http', '127.0.0.1', 'Activate', '/etc/x', [], 'unrouted', 404, 'no farm routes CQ-Path /etc/x (flush.unrouted: reject)'],
+      ],
+    );
   });
 
   it('a publish that fails answers FG_FLUSH_NOT_RECORDED after applying locally', async () => {
     const s = await setup({ publish: async () => Promise.reject(new Error('outbox full')) });
     await assert.rejects(s.runFlush(s.rt, flush(), { door: 'admin', client: 'admin' }), (err: unknown) => err instanceof AppError && err.code === 'FG_FLUSH_NOT_RECORDED');
     assert.equal(await s.store.readStat(s.store.statLookup('/content/site/en.html', 2)), s.clock.now(), 'applied');
+    const [rec] = s.recent.list();
+    assert.deepEqual([rec!.outcome, rec!.status, rec!.touched], ['failed', 503, 3], 'listed as the sender saw it: 503, applied here');
+    assert.match(rec!.result, /not recorded: outbox full/);
   });
 });

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
+import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -65,6 +66,31 @@ describe('admin page in a browser', () => {
     await page.fill('#tags-form input[name="tag"]', 'product-42');
     await page.click('#tags-form button');
     await waitFor('tag lookup shown', async () => /1 cached file carry product-42\s+\/content\/site-a\/tagged\.html/.test((await page.locator('#tags-result').textContent()) ?? ''));
+    await page.close();
+  });
+
+  it('recent flushes show refused, Test and unrouted flushes with the reason (issue 14)', { timeout: 30_000 }, async () => {
+    const send = (headers: Record<string, string>, localAddress = '127.0.0.1') =>
+      new Promise<number>((resolve, reject) => {
+        const u = new URL(web1.url);
+        const req = http.request({ host: u.hostname, port: u.port, path: '/dispatcher/invalidate.cache', method: 'POST', localAddress, headers, agent: false }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    assert.equal(await send({ 'CQ-Handle': '/content/site-a/en/not-updated' }, '127.0.0.2'), 403);
+    assert.equal(await send({ 'CQ-Action': 'Purge', 'CQ-Handle': '/content/site-a/en/not-updated' }), 400);
+    assert.equal(await send({ 'CQ-Action': 'Test', 'CQ-Handle': '/content/site-a/en' }), 200);
+    assert.equal(await send({ 'CQ-Handle': '/content/site-c/en/page' }), 200);
+    const page = await browser.newPage();
+    await page.goto(`${web1.adminUrl}/admin`);
+    const row = (sel: string) => page.locator(`#flushes tr${sel}`).first().innerText();
+    assert.match(await row('[data-outcome="refused"][data-status="403"]'), /127\.0\.0\.2[\s\S]*\/content\/site-a\/en\/not-updated[\s\S]*refused · 403: flush not allowed from 127\.0\.0\.2/);
+    assert.match(await row('[data-outcome="refused"][data-status="400"]'), /Purge[\s\S]*refused · 400: unknown CQ-Action "Purge"/);
+    assert.match(await row('[data-outcome="test"]'), /Test[\s\S]*site-a[\s\S]*Test: nothing done/);
+    assert.match(await row('[data-outcome="unrouted"]'), /\/content\/site-c\/en\/page[\s\S]*unrouted[\s\S]*no farm routes CQ-Path \/content\/site-c\/en\/page/);
     await page.close();
   });
 

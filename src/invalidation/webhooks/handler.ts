@@ -17,6 +17,7 @@ import { AppError } from '../../errors.js';
 import { readBody } from '../../flush/read-body.js';
 import type { Runtime } from '../../runtime.js';
 import { resultLabel } from '../api.js';
+import type { RecentFlushes } from '../../flush/recent.js';
 import { sendInvalidationError, sendJson } from '../respond.js';
 import type { Invalidator } from '../types.js';
 import { adapterFor } from './adapters.js';
@@ -27,6 +28,8 @@ export interface WebhookHandlerDeps {
   readonly getRuntime: () => Runtime;
   readonly invalidate: Invalidator;
   readonly now?: () => number;
+  /** Refused webhooks and those that map to nothing are listed with the recent flushes. */
+  readonly recent?: RecentFlushes;
 }
 
 /** `/farmgate/v1/webhooks/{name}[/{secret}]` → name and secret; undefined when not that shape. */
@@ -59,6 +62,10 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
       rt.metrics.webhooks.inc({ webhook: name, result });
       rt.metrics.invalidationRequests.inc({ source: 'webhook', result });
     };
+    const client = `webhook:${name}`;
+    const notRun = (status: number, reason: string, outcome: 'refused' | 'unrouted') =>
+      deps.recent?.notRun({ at: now(), origin: rt.config.server.name, door: 'webhook', client, action: 'invalidate', status, reason, outcome });
+    let ran = false;
     try {
       if (!target || !hook) throw new AppError('FG_WEBHOOK_UNKNOWN', `no webhook named ${JSON.stringify(target?.name ?? '')} (see invalidation.webhooks)`);
       if (target.secret !== undefined && hook.auth !== 'path') throw new AppError('FG_WEBHOOK_UNKNOWN', `no webhook at this path (webhook ${hook.name} takes no path secret)`);
@@ -98,12 +105,14 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
         const reason = mapping.kind === 'ignore' ? mapping.reason : 'it names no path and no tag';
         count('ignored');
         log.info({ event: mapping.event, reason }, 'webhook understood, maps to nothing');
+        notRun(200, `webhook ${hook.name}${mapping.event ? `, event ${mapping.event}` : ''}: maps to nothing (${reason})`, 'unrouted');
         return sendJson(req, res, 200, { webhook: hook.name, event: mapping.event, result: 'ignored', reason });
       }
       if (mapping.refusedPaths?.length) log.warn({ event: mapping.event, refused: mapping.refusedPaths }, 'webhook: template results that are not valid paths were left out');
       const farms = mapping.farms ?? hook.farms;
       const invalidation = { action: mapping.action, paths: mapping.paths, tags: mapping.tags, farms };
-      const run = () => deps.invalidate(rt, invalidation, { door: 'webhook', client: `webhook:${hook.name}` });
+      ran = true;
+      const run = () => deps.invalidate(rt, invalidation, { door: 'webhook', client });
       const result = dedupe ? await seen.run(dedupe.keys, run) : await run();
       count('applied');
       log.info({ event: mapping.event, action: mapping.action, paths: mapping.paths, tags: mapping.tags }, 'webhook applied');
@@ -115,6 +124,7 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
       const fields = { status: error.status, code: error.code, reason: error.message };
       if (error.status >= 500) log.error(fields, 'webhook failed');
       else log.warn(fields, 'webhook refused');
+      if (!ran) notRun(error.status, error.message, 'refused');
       sendInvalidationError(req, res, error);
     }
   };
