@@ -11,7 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { binaryPath, freePort, renderTemplate, templates } from '../support/front-servers.js';
+import { binaryPath, freePort } from '../support/front-servers.js';
 
 export { freePort };
 
@@ -25,6 +25,8 @@ export interface Tools {
   nginx: string;
   taskset: string | undefined;
   redis: string | undefined;
+  /** Apache httpd (the front scenario); undefined when not installed */
+  apache?: string | undefined;
 }
 
 /** The binaries the benchmark needs; throws with the apt-get line when one is missing. */
@@ -35,7 +37,7 @@ export function findTools(): Tools {
   if (missing.length > 0) {
     throw new Error(`missing ${missing.join(' and ')}: install with\n  sudo apt-get install -y ${missing.join(' ')}\n(npm run bench installs nothing itself)`);
   }
-  return { wrk: wrk!, nginx: nginx!, taskset: binaryPath('taskset'), redis: binaryPath('redis-server') };
+  return { wrk: wrk!, nginx: nginx!, taskset: binaryPath('taskset'), redis: binaryPath('redis-server'), apache: binaryPath('apache2') ?? binaryPath('httpd') };
 }
 
 export function versions(tools: Tools): { nginx: string; wrk: string } {
@@ -248,7 +250,7 @@ const TEMP_PATHS = (dir: string) => `
     uwsgi_temp_path       ${dir}/tmp/uwsgi;
     scgi_temp_path        ${dir}/tmp/scgi;`;
 
-async function launchNginx(tools: Tools, dir: string, port: number, mainConf: string): Promise<Nginx> {
+export async function launchNginx(tools: Tools, dir: string, port: number, mainConf: string): Promise<Nginx> {
   const errorLog = path.join(dir, 'logs', 'error.log');
   const base = ['-p', dir, '-c', mainConf, '-e', errorLog];
   try {
@@ -261,7 +263,7 @@ async function launchNginx(tools: Tools, dir: string, port: number, mainConf: st
   return { port, url: `http://127.0.0.1:${port}`, proc, stop: () => proc.stop() };
 }
 
-async function nginxDir(prefix: string): Promise<string> {
+export async function nginxDir(prefix: string): Promise<string> {
   const dir = await tempDir(prefix);
   await fs.mkdir(path.join(dir, 'logs'));
   await fs.mkdir(path.join(dir, 'tmp'));
@@ -300,94 +302,6 @@ http {${TEMP_PATHS(dir)}
 `,
   );
   return launchNginx(tools, dir, port, conf);
-}
-
-/**
- * The shipped nginx config (nginx/nginx.conf.template + nginx/farmgate.conf.template) in
- * front of farmgate. `accel` adds the X-Accel-Redirect pieces (see bench/README.md).
- */
-export async function startNginxFront(
-  tools: Tools,
-  farmgatePort: number,
-  workers: number,
-  accel?: { prefix: string; farms: { name: string; docroot: string }[] },
-  microcacheS?: number,
-): Promise<Nginx> {
-  const dir = await nginxDir('fg-bench-nginx-front-');
-  const port = await freePort();
-  const site = path.join(dir, 'farmgate.conf');
-  const main = path.join(dir, 'nginx.conf');
-  let siteText = await renderTemplate(templates.nginxSite, {
-    LISTEN: `127.0.0.1:${port} backlog=4096`,
-    FARMGATE: `127.0.0.1:${farmgatePort}`,
-    LOG_DIR: path.join(dir, 'logs'),
-    FLUSH_ALLOW: '',
-  });
-  if (accel) siteText = addAccel(siteText, accel);
-  if (microcacheS) siteText = addMicrocache(siteText, dir, microcacheS);
-  await fs.writeFile(site, siteText);
-  await fs.writeFile(main, await renderTemplate(templates.nginxMain, { PREFIX: dir, WORKER_PROCESSES: String(workers), SITE_CONF: site }));
-  return launchNginx(tools, dir, port, main);
-}
-
-/**
- * An nginx micro-cache in front of farmgate: only farmgate's HITs are kept, for `seconds`
- * (Cache-Control/Expires of the page ignored), never for requests carrying authorization. A
- * flush then takes up to `seconds` to show, so it fits only farms whose gracePeriodMs is at
- * least that long (they already serve a flushed page that long).
- */
-export function addMicrocache(site: string, dir: string, seconds: number): string {
-  const head = `
-proxy_cache_path ${dir}/microcache levels=1:2 keys_zone=farmgate_micro:16m max_size=256m inactive=60s use_temp_path=off;
-map $upstream_http_x_cache $farmgate_not_hit { HIT 0; default 1; }
-map $http_cookie $farmgate_auth_cookie { "~*(^|;)\s*(login-token|authorization)=" 1; default 0; }
-`;
-  const loc = `    location / {
-        proxy_cache farmgate_micro;
-        proxy_cache_key $scheme$farmgate_host$request_uri;
-        proxy_cache_valid 200 ${seconds}s;
-        proxy_ignore_headers Cache-Control Expires;
-        proxy_no_cache $farmgate_not_hit $http_authorization $farmgate_auth_cookie;
-        proxy_cache_bypass $http_authorization $farmgate_auth_cookie;
-        proxy_cache_lock on;
-        proxy_pass http://farmgate;
-    }`;
-  const re = /    location \/ \{\n        proxy_pass http:\/\/farmgate;\n    \}/;
-  if (!re.test(site)) throw new Error('addMicrocache: no plain "location /" in the site config');
-  return head + site.replace(re, loc);
-}
-
-/** The X-Accel-Redirect setup of nginx/README.md, inserted into the rendered site config. */
-export function addAccel(site: string, accel: { prefix: string; farms: { name: string; docroot: string }[] }): string {
-  const locations = accel.farms
-    .map(
-      (f) => `
-    location ^~ ${accel.prefix}/${f.name}/ {
-        internal;
-        alias ${f.docroot.replace(/\/$/, '')}/;
-        etag off;
-        if_modified_since off;
-        max_ranges 0;
-        add_header X-Cache $upstream_http_x_cache;
-        add_header ETag $upstream_http_etag;
-        add_header Last-Modified $upstream_http_last_modified;
-        error_page 404 = @farmgate_no_accel;
-    }`,
-    )
-    .join('\n');
-  const fallback = `
-    location @farmgate_no_accel {
-        proxy_set_header Host              $farmgate_host;
-        proxy_set_header X-Forwarded-For   $proxy_add_x_forwarded_for;
-        proxy_set_header X-Forwarded-Proto $scheme;
-        proxy_set_header X-Forwarded-Host  $host;
-        proxy_pass http://farmgate;
-    }`;
-  const marker = '    location / {';
-  if (!site.includes(marker)) throw new Error('addAccel: no "location /" in the site config');
-  return site
-    .replace('    proxy_set_header X-Forwarded-Host  $host;', '    proxy_set_header X-Forwarded-Host  $host;\n    proxy_set_header X-Farmgate-Accel  1;')
-    .replace(marker, `${locations}\n${fallback}\n\n${marker}`);
 }
 
 // ---------------------------------------------------------------- farmgate

@@ -20,7 +20,6 @@ import {
   sleep,
   startBenchRender,
   startFarmgate,
-  startNginxFront,
   startNginxStatic,
   startWrk,
   tempDir,
@@ -33,6 +32,8 @@ import {
   type Tools,
   type WrkResult,
 } from './lib.js';
+import { startNginxProxy } from './fronts.js';
+import { loadConfig, type Config } from '../src/config/index.js';
 
 export interface Row {
   /** scenario number, "1".."7" */
@@ -75,6 +76,8 @@ export class World {
   flatPaths = '';
   hotPaths = '';
   farmgateA!: Farmgate;
+  /** farmgate A's config as loaded (the front configurations are generated from it) */
+  configA!: Config;
   logFile = '';
   accel = false;
   readonly stops: (() => Promise<void>)[] = [];
@@ -94,7 +97,13 @@ export class World {
       path: `/content/site/en/s${String(i % 20).padStart(2, '0')}/page-${String(i).padStart(4, '0')}.html`,
       size: i % 5 === 4 ? 65536 : 8192,
     }));
-    const headers: [string, string][] = [['content-type', 'text/html; charset=utf-8']];
+    // Stored headers as a render sends them (replayed on every hit, by farmgate and the fronts).
+    const headers: [string, string][] = [
+      ['content-type', 'text/html; charset=utf-8'],
+      ['cache-control', 'max-age=300'],
+      ['etag', '"bench-1"'],
+      ['last-modified', 'Tue, 01 Dec 2026 10:00:00 GMT'],
+    ];
     const sitePaths = await writePages(this.siteDocroot, pages, headers);
     await touchOld(path.join(this.siteDocroot, 'content/site/en/.stat'));
     this.sitePaths = path.join(this.dir, 'site-paths.txt');
@@ -140,6 +149,7 @@ farms:
     );
     // FARMGATE_BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile farmgate A.
     const nodeArgs = (process.env.FARMGATE_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    this.configA = await loadConfig(file);
     return startFarmgate(this.o.cli, file, port, { logLevel, logFile: this.logFile, nodeArgs });
   }
 
@@ -191,11 +201,11 @@ export async function scenarioHits(w: World): Promise<Row[]> {
   const fg = w.farmgateA;
 
   const nStatic = await startNginxStatic(o.tools, w.siteDocroot, cores);
-  const nFront = await startNginxFront(o.tools, fg.port, cores);
+  const nFront = await startNginxProxy(o.tools, w.configA, fg.port, cores);
   const nAccel = w.accel
-    ? await startNginxFront(o.tools, fg.port, cores, { prefix: ACCEL_PREFIX, farms: [{ name: 'site', docroot: w.siteDocroot }] })
+    ? await startNginxProxy(o.tools, w.configA, fg.port, cores, { prefix: ACCEL_PREFIX, farms: [{ name: 'site', docroot: w.siteDocroot }] })
     : undefined;
-  const nMicro = await startNginxFront(o.tools, fg.port, cores, undefined, 1);
+  const nMicro = await startNginxProxy(o.tools, w.configA, fg.port, cores, undefined, 1);
   w.stops.push(() => nStatic.stop(), () => nFront.stop(), () => nMicro.stop(), ...(nAccel ? [() => nAccel.stop()] : []));
 
   // Same bytes everywhere? (and farmgate answers HIT)

@@ -6,30 +6,12 @@
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants, readFileSync, readdirSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-/** The templates the helpers render; exported so tests can render them on their own. */
-export const templates = {
-  nginxSite: path.join(repoRoot, 'nginx', 'farmgate.conf.template'),
-  nginxMain: path.join(repoRoot, 'nginx', 'nginx.conf.template'),
-  apacheSite: path.join(repoRoot, 'apache', 'farmgate.conf.template'),
-  apacheMain: path.join(repoRoot, 'apache', 'httpd.conf.template'),
-} as const;
-
-export interface FrontServerOptions {
-  /** farmgate's (or the stand-in's) public port on farmgateHost. */
-  farmgatePort: number;
-  /** default 127.0.0.1 */
-  farmgateHost?: string;
-  /** Access-control lines for the flush path: `deny all;` (nginx), `Require all denied` (Apache). Default: none. */
-  flushAllow?: string;
-}
+import type { Config } from '../src/config/index.js';
+import { generateFront } from '../src/front/generate.js';
 
 export interface FrontServer {
   kind: 'nginx' | 'apache';
@@ -38,7 +20,7 @@ export interface FrontServer {
   url: string;
   /** PID of the master (nginx) / parent (Apache) process */
   pid: number;
-  /** temp folder holding the rendered config, logs and pid file; removed by stop() */
+  /** the folder holding the generated configuration, logs and pid file; removed by stop() */
   dir: string;
   accessLog: string;
   errorLog: string;
@@ -67,34 +49,6 @@ export function freePort(): Promise<number> {
       srv.close((err) => (err ? reject(err) : resolve(port)));
     });
   });
-}
-
-/**
- * Replaces every `{{NAME}}` (NAME: capitals, digits, `_`) in the template with vars[NAME].
- * A multi-line value that stands alone on its line keeps that line's indentation on every
- * line. Throws, naming them, when placeholders have no value.
- */
-export async function renderTemplate(templatePath: string, vars: Record<string, string>): Promise<string> {
-  const text = await readFile(templatePath, 'utf8');
-  const missing = new Set<string>();
-  const out = text.replace(/^([ \t]*)\{\{([A-Z0-9_]+)\}\}[ \t]*$|\{\{([A-Z0-9_]+)\}\}/gm,
-    (match: string, indent: string | undefined, lineName: string | undefined, inlineName: string | undefined) => {
-      const name = (lineName ?? inlineName) as string;
-      const value = vars[name];
-      if (value === undefined) {
-        missing.add(name);
-        return match;
-      }
-      if (lineName !== undefined) {
-        const ind = indent ?? '';
-        return value.split('\n').map((l) => (l === '' ? '' : ind + l)).join('\n');
-      }
-      return value;
-    });
-  if (missing.size > 0) {
-    throw new Error(`renderTemplate(${templatePath}): no value for ${[...missing].map((n) => `{{${n}}}`).join(', ')}`);
-  }
-  return out;
 }
 
 /** Full path of an executable found on PATH or in the sbin folders (apache2 lives in /usr/sbin). */
@@ -302,86 +256,63 @@ function requireBinary(...names: string[]): string {
   throw new Error(`${names.join(' / ')} not installed (apt-get install ${names[0] === 'apache2' ? 'apache2' : names[0]})`);
 }
 
-/** nginx with nginx/farmgate.conf.template (inside nginx/nginx.conf.template) in front of farmgatePort. */
-export async function startNginx(opts: FrontServerOptions): Promise<FrontServer> {
-  const binary = requireBinary('nginx');
+export interface StartFrontOptions {
+  /** farmgate's config (as loaded); its farms, docroots and limits shape the front */
+  readonly config: Config;
+  /** where farmgate (or a stand-in) listens: host:port; default config.server.listen */
+  readonly upstream?: string;
+  /** no hits: every request proxied (the "nginx → farmgate" setup) */
+  readonly proxyOnly?: boolean;
+  /** TEST ONLY: the front answers requests carrying X-Farmgate-Decide with its route */
+  readonly decideEndpoint?: boolean;
+}
+
+/**
+ * nginx or Apache with the configuration `farmgate front` writes, in front of farmgate, on a
+ * free loopback port. Started as the README says (nginx -p DIR -c DIR/nginx.conf; apache2 -d DIR
+ * -f DIR/httpd.conf -DFOREGROUND), in the foreground, checked with -t first, stopped by PID.
+ */
+export async function startFront(kind: 'nginx' | 'apache', opts: StartFrontOptions): Promise<FrontServer> {
+  const binary = kind === 'nginx' ? requireBinary('nginx') : requireBinary('apache2', 'httpd');
   return withPortRetry(async () => {
-    const dir = await makeDir('nginx', ['logs', 'tmp']);
+    const dir = await makeDir(kind, []);
     const port = await freePort();
-    const siteConf = path.join(dir, 'farmgate.conf');
-    const mainConf = path.join(dir, 'nginx.conf');
+    await generateFront(opts.config, {
+      kind,
+      out: dir,
+      listen: `127.0.0.1:${port}`,
+      source: opts.config.file ?? 'farmgate.yaml',
+      ...(opts.upstream ? { upstream: opts.upstream } : {}),
+      ...(opts.proxyOnly ? { proxyOnly: true } : {}),
+      ...(opts.decideEndpoint ? { decideEndpoint: true } : {}),
+    });
     const errorLog = path.join(dir, 'logs', 'error.log');
-    await writeFile(siteConf, await renderTemplate(templates.nginxSite, {
-      LISTEN: `127.0.0.1:${port}`,
-      FARMGATE: `${opts.farmgateHost ?? '127.0.0.1'}:${opts.farmgatePort}`,
-      LOG_DIR: path.join(dir, 'logs'),
-      FLUSH_ALLOW: opts.flushAllow ?? '',
-    }));
-    await writeFile(mainConf, await renderTemplate(templates.nginxMain, {
-      PREFIX: dir,
-      WORKER_PROCESSES: '2',
-      SITE_CONF: siteConf,
-    }));
-    const base = ['-p', dir, '-c', mainConf, '-e', errorLog];
-    return {
-      kind: 'nginx', dir, port, binary, errorLog,
-      accessLog: path.join(dir, 'logs', 'farmgate.access.log'),
-      checkArgs: [...base, '-t'],
-      runArgs: [...base, '-g', 'daemon off;'],
-      describe: async () => `--- ${mainConf}\n${await readFile(mainConf, 'utf8')}\n--- ${siteConf}\n${await readFile(siteConf, 'utf8')}`,
+    const describe = async () => {
+      const files = kind === 'nginx' ? ['nginx.conf', 'farmgate.conf'] : ['httpd.conf', 'farmgate.conf'];
+      const texts = await Promise.all(files.map(async (f) => `--- ${f}\n${await readFile(path.join(dir, f), 'utf8')}`));
+      let log = '';
+      try { log = await readFile(errorLog, 'utf8'); } catch { /* none */ }
+      return `${texts.join('\n')}\n--- error.log\n${log}`;
     };
-  });
-}
-
-function apacheModulesDir(): string {
-  const candidates = [process.env.APACHE_MODULES, '/usr/lib/apache2/modules', '/usr/lib64/httpd/modules',
-    '/etc/httpd/modules', '/usr/lib/httpd/modules', '/usr/local/apache2/modules'];
-  for (const c of candidates) {
-    if (c === undefined || c === '') continue;
-    try {
-      accessSync(path.join(c, 'mod_proxy.so'));
-      return c;
-    } catch {
-      // next
+    if (kind === 'nginx') {
+      const base = ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', errorLog];
+      return {
+        kind, dir, port, binary, errorLog,
+        accessLog: path.join(dir, 'logs', 'access.log'),
+        checkArgs: [...base, '-t'],
+        runArgs: [...base, '-g', 'daemon off;'],
+        describe,
+      };
     }
-  }
-  throw new Error('Apache modules folder not found (looked for mod_proxy.so); set APACHE_MODULES');
-}
-
-/** Apache httpd with apache/farmgate.conf.template (inside apache/httpd.conf.template) in front of farmgatePort. */
-export async function startApache(opts: FrontServerOptions): Promise<FrontServer> {
-  const binary = requireBinary('apache2', 'httpd');
-  const modules = apacheModulesDir();
-  // Apache refuses to serve as root; started as root it needs a user to switch to.
-  const runUser = process.env.FARMGATE_APACHE_USER ?? 'www-data';
-  const runAs = process.getuid?.() === 0 ? `User ${runUser}\nGroup ${runUser}` : '';
-  return withPortRetry(async () => {
-    const dir = await makeDir('apache', ['logs', 'run']);
-    const port = await freePort();
-    const siteConf = path.join(dir, 'farmgate.conf');
-    const mainConf = path.join(dir, 'httpd.conf');
-    await writeFile(siteConf, await renderTemplate(templates.apacheSite, {
-      LISTEN: `127.0.0.1:${port}`,
-      FARMGATE: `${opts.farmgateHost ?? '127.0.0.1'}:${opts.farmgatePort}`,
-      LOG_DIR: path.join(dir, 'logs'),
-      FLUSH_ALLOW: opts.flushAllow ?? '',
-    }));
-    await writeFile(mainConf, await renderTemplate(templates.apacheMain, {
-      PREFIX: dir,
-      MODULES: modules,
-      LISTEN: `127.0.0.1:${port}`,
-      RUN_AS: runAs,
-      SITE_CONF: siteConf,
-    }));
+    const base = ['-d', dir, '-f', path.join(dir, 'httpd.conf')];
     return {
-      kind: 'apache', dir, port, binary,
-      errorLog: path.join(dir, 'logs', 'error.log'),
-      accessLog: path.join(dir, 'logs', 'farmgate.access.log'),
-      checkArgs: ['-t', '-f', mainConf],
-      runArgs: ['-f', mainConf, '-DFOREGROUND'],
+      kind, dir, port, binary, errorLog,
+      accessLog: path.join(dir, 'logs', 'access.log'),
+      checkArgs: [...base, '-t'],
+      runArgs: [...base, '-DFOREGROUND'],
       // Debian's apache2 reads nothing from the environment with -f; keep a sane locale.
       env: { ...process.env, LANG: 'C' },
-      describe: async () => `--- ${mainConf}\n${await readFile(mainConf, 'utf8')}\n--- ${siteConf}\n${await readFile(siteConf, 'utf8')}`,
+      describe,
     };
   });
 }

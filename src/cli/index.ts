@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { checkCommand } from './check.js';
 import { explainCommand } from './explain.js';
 import { flushCommand } from './flush.js';
+import { frontCommand } from './front.js';
 import { importDispatcherCommand } from './import-dispatcher.js';
 import { warmCommand } from './warm.js';
 import { holdCommand } from './hold.js';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   importDispatcherCommand(program);
   warmCommand(program);
   holdCommand(program);
+  frontCommand(program);
   return program;
 }
 

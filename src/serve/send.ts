@@ -9,6 +9,7 @@ import mime from 'mime-types';
 import { isSetByFarmgate } from '../header-names.js';
 import type { CachedFile } from '../cache/store.js';
 import { AppError } from '../errors.js';
+import { decideRange, ifRangeMatches } from './range.js';
 
 export type CacheStatus = 'HIT' | 'MISS' | 'STALE' | 'PASS';
 
@@ -78,11 +79,19 @@ const ACCEL_SAFE_PATH = /^(?:\/[A-Za-z0-9._~-]+)+$/;
  */
 export function sendAccel(res: ServerResponse, file: CachedFile, target: string, docPath: string): boolean {
   const req = res.req;
-  if (req.method !== 'GET' || req.headers['if-none-match'] !== undefined || req.headers['if-modified-since'] !== undefined) return false;
+  if (
+    req.method !== 'GET' ||
+    req.headers['if-none-match'] !== undefined ||
+    req.headers['if-modified-since'] !== undefined ||
+    req.headers.range !== undefined
+  ) {
+    return false;
+  }
   const replay = replayOf(file);
   if (!replay.accel || !ACCEL_SAFE_PATH.test(docPath)) return false;
   const flat = replay.ok.HIT!;
-  const headers = flat.slice(0, flat.length - 2);
+  // nginx sends the file without range support (max_ranges 0): no Accept-Ranges, no length here.
+  const headers = flat.slice(0, flat.length - 6).concat(flat.slice(flat.length - 4, flat.length - 2));
   headers.push('x-accel-redirect', target, 'content-length', 0);
   res.writeHead(200, headers);
   res.end();
@@ -110,9 +119,9 @@ function replayOf(file: CachedFile): Replay {
     headers,
     accel: file.headers.every(([name]) => ACCEL_KEEPS.has(name) || isSetByFarmgate(name)),
     ok: {
-      HIT: [...flat, X_CACHE, 'HIT', 'content-length', file.size],
-      STALE: [...flat, X_CACHE, 'STALE', 'content-length', file.size],
-      MISS: [...flat, X_CACHE, 'MISS', 'content-length', file.size],
+      HIT: [...flat, 'accept-ranges', 'bytes', X_CACHE, 'HIT', 'content-length', file.size],
+      STALE: [...flat, 'accept-ranges', 'bytes', X_CACHE, 'STALE', 'content-length', file.size],
+      MISS: [...flat, 'accept-ranges', 'bytes', X_CACHE, 'MISS', 'content-length', file.size],
     },
   };
   // Only entries of the hot layer live long enough to be worth it; others are built per call.
@@ -122,7 +131,8 @@ function replayOf(file: CachedFile): Replay {
 
 /**
  * Serves a cached file: headers replayed from `.h` (Content-Type guessed from the extension
- * when none was stored, as a web server serving the docroot would), body from memory or disk.
+ * when none was stored, as a web server serving the docroot would), body from memory or disk,
+ * one byte range of it for a GET with a Range header (serve/range.ts).
  * Synchronous (returns undefined) when the body is in memory or not needed.
  */
 export function sendCached(res: ServerResponse, file: CachedFile, cache: CacheStatus): Promise<void> | void {
@@ -138,6 +148,26 @@ export function sendCached(res: ServerResponse, file: CachedFile, cache: CacheSt
     res.end();
     return;
   }
+  if (rh.range !== undefined && req.method === 'GET') {
+    const etag = replay.headers['etag'];
+    const lm = replay.headers['last-modified'];
+    const ifRange = rh['if-range'];
+    const range = ifRangeMatches(Array.isArray(ifRange) ? ifRange.join(', ') : ifRange, typeof etag === 'string' ? etag : undefined, typeof lm === 'string' ? lm : undefined)
+      ? decideRange(rh.range, file.size)
+      : undefined;
+    if (range?.kind === 'unsatisfiable') {
+      const body = '416 range not satisfiable\n';
+      res.writeHead(416, {
+        'content-type': 'text/plain; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+        'content-range': `bytes */${file.size}`,
+        [X_CACHE]: cache,
+      });
+      res.end(body);
+      return;
+    }
+    if (range?.kind === 'partial') return sendPart(res, file, replay, cache, range.start, range.end);
+  }
   res.writeHead(200, replay.ok[cache] as (string | number)[]);
   if (req.method === 'HEAD') {
     res.end();
@@ -149,6 +179,24 @@ export function sendCached(res: ServerResponse, file: CachedFile, cache: CacheSt
   }
   return pipeline(fs.createReadStream(file.absPath), res).catch(() => {
     // File replaced or removed mid-read, or the client left: the socket is closed either way.
+    res.destroy();
+  });
+}
+
+/** 206: bytes start..end (inclusive) of a cached file. */
+function sendPart(res: ServerResponse, file: CachedFile, replay: Replay, cache: CacheStatus, start: number, end: number): Promise<void> | void {
+  res.writeHead(206, {
+    ...replay.headers,
+    'accept-ranges': 'bytes',
+    [X_CACHE]: cache,
+    'content-range': `bytes ${start}-${end}/${file.size}`,
+    'content-length': end - start + 1,
+  });
+  if (file.body) {
+    res.end(file.body.subarray(start, end + 1));
+    return;
+  }
+  return pipeline(fs.createReadStream(file.absPath, { start, end }), res).catch(() => {
     res.destroy();
   });
 }

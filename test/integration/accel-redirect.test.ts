@@ -7,7 +7,8 @@ import { chmod } from 'node:fs/promises';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 
-import { startNginxFront, type Nginx } from '../../bench/lib.js';
+import { startNginxProxy } from '../../bench/fronts.js';
+import type { Nginx } from '../../bench/lib.js';
 import { startFarmgate, type TestFarmgate } from '../helpers/farmgate.js';
 import { binaryPath } from '../../support/front-servers.js';
 import { startRender, type TestRender } from '../helpers/render.js';
@@ -61,7 +62,7 @@ farms:
     const port = Number(new URL(fg.url).port);
     const nginxBin = binaryPath('nginx');
     assert.ok(nginxBin, 'nginx not installed (apt-get install nginx)');
-    nginx = await startNginxFront({ nginx: nginxBin, wrk: '', taskset: undefined, redis: undefined }, port, 1, {
+    nginx = await startNginxProxy({ nginx: nginxBin, wrk: '', taskset: undefined, redis: undefined }, fg.config, port, 1, {
       prefix: PREFIX,
       farms: [{ name: 'site', docroot: fg.docroot('site') }],
     });

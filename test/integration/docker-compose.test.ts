@@ -1,7 +1,8 @@
 // docker-compose.yml, checked statically (Docker does not run here): every service has a
 // healthcheck, every file it mounts or names exists, no host port is published twice,
 // every depends_on names a service; plus the files it uses: config/farmgate.compose.yaml
-// is a valid farmgate config and nginx/compose.conf passes `nginx -t`.
+// is a valid farmgate config, the front `farmgate front nginx` writes from it passes
+// `nginx -t`, and the load balancer's nginx/compose-lb.conf does too.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -13,7 +14,8 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
-import { binaryPath, freePort, hasBinary, renderTemplate, templates } from '../../support/front-servers.js';
+import { generateFront } from '../../src/front/generate.js';
+import { binaryPath, freePort, hasBinary } from '../../support/front-servers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const composeFile = path.join(root, 'docker-compose.yml');
@@ -21,6 +23,8 @@ const composeFile = path.join(root, 'docker-compose.yml');
 type Dict = Record<string, unknown>;
 interface Service extends Dict {
   image?: string;
+  build?: Dict;
+  network_mode?: string;
   command?: string | string[];
   volumes?: (string | Dict)[];
   ports?: (string | number | Dict)[];
@@ -68,10 +72,31 @@ function commandText(svc: Service): string {
 describe('docker-compose.yml', () => {
   it('parses and has the web farm services', async () => {
     const { services } = await loadCompose();
-    for (const name of ['redis', 'render', 'web1', 'web2', 'nginx']) assert.ok(services[name], `service ${name} missing`);
+    for (const name of ['redis', 'render', 'web1', 'web2', 'front1', 'front2', 'nginx']) assert.ok(services[name], `service ${name} missing`);
     assert.match(String(services.redis?.image), /^redis:7-alpine$/);
     assert.match(String(services.nginx?.image), /^nginx:1\.27-alpine$/);
     for (const name of ['render', 'web1', 'web2']) assert.match(String(services[name]?.image), /^node:20/);
+  });
+
+  it('puts an nginx front written by `farmgate front nginx` next to each farmgate, reading its docroot', async () => {
+    const { services } = await loadCompose();
+    for (const n of ['1', '2']) {
+      const front = services[`front${n}`] as Service;
+      assert.equal(front.network_mode, `service:web${n}`, 'the front reaches its farmgate at server.listen on loopback');
+      assert.match(commandText(front), /dist\/cli\/index\.js front nginx --config config\/farmgate\.compose\.yaml --out (\S+) .*exec nginx -p \1 -c \1\/nginx\.conf/);
+      const cache = volumeSources(front).find((v) => v.source === `web${n}-cache`);
+      assert.ok(cache, `front${n} does not mount web${n}'s docroot volume`);
+      const mount = (front.volumes ?? []).find((v) => typeof v === 'string' && v.startsWith(`web${n}-cache:`)) as string;
+      const web = services[`web${n}`] as Service;
+      const webMount = (web.volumes ?? []).find((v) => typeof v === 'string' && v.startsWith(`web${n}-cache:`)) as string;
+      assert.equal(mount.split(':')[1], webMount.split(':')[1], 'the docroots are at the same path in both containers');
+      assert.match(mount, /:ro$/, 'the front only reads the docroot');
+      const deps = front.depends_on as Record<string, Dict>;
+      assert.equal(deps?.[`web${n}`]?.condition, 'service_healthy');
+    }
+    const lb = await readFile(path.join(root, 'nginx', 'compose-lb.conf'), 'utf8');
+    assert.match(lb, /server web1:80/);
+    assert.match(lb, /server web2:80/);
   });
 
   it('gives every service a healthcheck', async () => {
@@ -87,6 +112,8 @@ describe('docker-compose.yml', () => {
     assert.match(hc('web1'), /9180\/healthz/);
     assert.match(hc('web2'), /9180\/healthz/);
     assert.match(hc('nginx'), /\/nginx-health/);
+    assert.match(hc('front1'), /\/nginx-health/);
+    assert.match(hc('front2'), /\/nginx-health/);
   });
 
   it('mounts and names only files that exist in the repo', async () => {
@@ -104,9 +131,13 @@ describe('docker-compose.yml', () => {
         const cfg = m[1] as string;
         assert.ok(existsSync(path.join(root, cfg)), `${name}: --config ${cfg} does not exist`);
       }
+      if (svc.build) {
+        const file = path.join(root, String(svc.build.context ?? '.'), String(svc.build.dockerfile ?? 'Dockerfile'));
+        assert.ok(existsSync(file), `${name}: ${String(svc.build.dockerfile)} does not exist`);
+      }
     }
-    // The compose nginx config is a file, not a folder docker would create on the fly.
-    assert.ok(statSync(path.join(root, 'nginx', 'compose.conf')).isFile());
+    // The load balancer's config is a file, not a folder docker would create on the fly.
+    assert.ok(statSync(path.join(root, 'nginx', 'compose-lb.conf')).isFile());
   });
 
   it('runs a render script that exists, listening beyond loopback', async () => {
@@ -201,27 +232,47 @@ describe('config/farmgate.compose.yaml', () => {
   });
 });
 
-describe('nginx/compose.conf', () => {
-  it('passes nginx -t (web1/web2 pointed at 127.0.0.1)', async () => {
+/** `nginx -t` of a main configuration. */
+function nginxTest(dir: string, mainConf: string): Promise<{ code: number; text: string }> {
+  return new Promise((resolve) => {
+    execFile(binaryPath('nginx') as string, ['-t', '-p', dir, '-c', mainConf, '-e', path.join(dir, 'logs', 'error.log')],
+      { timeout: 10_000 }, (err, stdout, stderr) => resolve({ code: err ? 1 : 0, text: `${stdout}${stderr}` }));
+  });
+}
+
+describe('the compose nginx configurations', () => {
+  it('the front `farmgate front nginx` writes from config/farmgate.compose.yaml passes nginx -t', async () => {
+    if (!hasBinary('nginx')) assert.fail('nginx not installed: run apt-get install nginx libnginx-mod-http-lua (the .ci/run does)');
+    const { loadConfig } = await import('../../src/config/index.js');
+    const config = await loadConfig(path.join(root, 'config', 'farmgate.compose.yaml'), { FARMGATE_SERVER_NAME: 'web1', FARMGATE_SECRET: 'compose-demo-secret-change-me' });
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'farmgate-compose-front-'));
+    try {
+      await chmod(dir, 0o755);
+      const g = await generateFront(config, { kind: 'nginx', out: dir, listen: `127.0.0.1:${await freePort()}`, source: 'config/farmgate.compose.yaml' });
+      assert.equal(g.model.upstream, '127.0.0.1:8080', 'server.listen 0.0.0.0:8080 is reached on loopback');
+      const out = await nginxTest(dir, path.join(dir, 'nginx.conf'));
+      assert.equal(out.code, 0, out.text);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('nginx/compose-lb.conf passes nginx -t (web1/web2 pointed at 127.0.0.1)', async () => {
     if (!hasBinary('nginx')) assert.fail('nginx not installed: run apt-get install nginx (the .ci/run does)');
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'farmgate-compose-nginx-'));
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'farmgate-compose-lb-'));
     try {
       await chmod(dir, 0o755);
       await mkdir(path.join(dir, 'logs'));
       await mkdir(path.join(dir, 'tmp'));
-      const site = (await readFile(path.join(root, 'nginx', 'compose.conf'), 'utf8'))
-        .replace(/\bweb[12]:8080\b/g, '127.0.0.1:8080')
+      const site = (await readFile(path.join(root, 'nginx', 'compose-lb.conf'), 'utf8'))
+        .replace(/\bweb[12]:80\b/g, '127.0.0.1:80')
         .replaceAll('/var/log/nginx/', `${dir}/logs/`)
         .replace(/listen 80;/, `listen 127.0.0.1:${await freePort()};`);
-      assert.doesNotMatch(site, /\{\{/, 'compose.conf has template placeholders');
-      const siteConf = path.join(dir, 'compose.conf');
+      const siteConf = path.join(dir, 'compose-lb.conf');
       const mainConf = path.join(dir, 'nginx.conf');
       await writeFile(siteConf, site);
-      await writeFile(mainConf, await renderTemplate(templates.nginxMain, { PREFIX: dir, WORKER_PROCESSES: '1', SITE_CONF: siteConf }));
-      const out = await new Promise<{ code: number; text: string }>((resolve) => {
-        execFile(binaryPath('nginx') as string, ['-t', '-p', dir, '-c', mainConf, '-e', path.join(dir, 'logs', 'error.log')],
-          { timeout: 10_000 }, (err, stdout, stderr) => resolve({ code: err ? 1 : 0, text: `${stdout}${stderr}` }));
-      });
+      await writeFile(mainConf, `pid ${dir}/nginx.pid;\nerror_log ${dir}/logs/error.log;\nevents {}\nhttp {\n  client_body_temp_path ${dir}/tmp/cb;\n  proxy_temp_path ${dir}/tmp/p;\n  fastcgi_temp_path ${dir}/tmp/f;\n  uwsgi_temp_path ${dir}/tmp/u;\n  scgi_temp_path ${dir}/tmp/s;\n  include ${siteConf};\n}\n`);
+      const out = await nginxTest(dir, mainConf);
       assert.equal(out.code, 0, out.text);
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -1,5 +1,6 @@
-// nginx/farmgate.conf.template and apache/farmgate.conf.template, run for real: a plain
-// node:http server stands in for farmgate and reports what reached it.
+// The proxying part of the configurations `farmgate front nginx|apache` writes, run for real: a
+// plain node:http server stands in for farmgate and reports what reached it. (No request here is
+// a cached page: the hits themselves are test/conformance/'s.)
 
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -8,7 +9,11 @@ import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 
-import { hasBinary, startApache, startNginx, type FrontServer, type FrontServerOptions } from '../../support/front-servers.js';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { loadConfig, type Config } from '../../src/config/index.js';
+import { tempDir } from '../helpers/farmgate.js';
+import { hasBinary, startFront, type FrontServer } from '../../support/front-servers.js';
 
 // ------------------------------------------------------------------ stand-in farmgate
 
@@ -121,36 +126,32 @@ interface Kind {
   name: 'nginx' | 'apache';
   binary: string;
   missing: string;
-  start: (o: FrontServerOptions) => Promise<FrontServer>;
-  denyAll: string;
-  /** X-Forwarded-Host for a request with `Host: h:p` */
-  forwardedHost: (hostWithPort: string) => string;
 }
 
 const kinds: Kind[] = [
-  {
-    name: 'nginx',
-    binary: 'nginx',
-    missing: 'nginx not installed: run apt-get install nginx (the .ci/run does)',
-    start: startNginx,
-    denyAll: 'deny all;',
-    forwardedHost: (h) => h.replace(/:\d+$/, ''), // $host: no port
-  },
-  {
-    name: 'apache',
-    binary: 'apache2',
-    missing: 'apache2 not installed: run apt-get install apache2 (the .ci/run does)',
-    start: startApache,
-    denyAll: 'Require all denied',
-    forwardedHost: (h) => h, // mod_proxy: the Host header as received
-  },
+  { name: 'nginx', binary: 'nginx', missing: 'nginx not installed: run apt-get install nginx libnginx-mod-http-lua (the .ci/run does)' },
+  { name: 'apache', binary: 'apache2', missing: 'apache2 not installed: run apt-get install apache2 (the .ci/run does)' },
 ];
+
+/** A farmgate config for the stand-in: one farm (no request below is for its host). */
+async function standInConfig(dir: string): Promise<Config> {
+  const file = path.join(dir, 'farmgate.yaml');
+  await fs.writeFile(file, `farms:
+  - name: site-a
+    virtualhosts: ["site-a.local"]
+    docroot: ./docroot
+    renders: [{ url: "http://127.0.0.1:1" }]
+    flushRoutes: ["/content/site-a/**"]
+`);
+  return loadConfig(file);
+}
 
 for (const kind of kinds) {
   describe(`${kind.name} in front of farmgate`, { timeout: 60_000 }, () => {
     const upstream = new Upstream();
     let front: FrontServer | undefined;
-    let denied: FrontServer | undefined;
+    let proxyOnly: FrontServer | undefined;
+    let dir = '';
     const installed = hasBinary(kind.binary);
 
     function need(s: FrontServer | undefined): FrontServer {
@@ -162,13 +163,16 @@ for (const kind of kinds) {
     before(async () => {
       await upstream.start();
       if (!installed) return;
-      front = await kind.start({ farmgatePort: upstream.port });
-      denied = await kind.start({ farmgatePort: upstream.port, flushAllow: kind.denyAll });
+      dir = await tempDir();
+      const config = await standInConfig(dir);
+      front = await startFront(kind.name, { config, upstream: `127.0.0.1:${upstream.port}` });
+      proxyOnly = await startFront(kind.name, { config, upstream: `127.0.0.1:${upstream.port}`, proxyOnly: true });
     });
 
     after(async () => {
-      await Promise.all([front?.stop(), denied?.stop()]);
+      await Promise.all([front?.stop(), proxyOnly?.stop()]);
       await upstream.stop();
+      if (dir) await fs.rm(dir, { recursive: true, force: true });
     });
 
     it('passes the config test and runs (started with -t first)', () => {
@@ -185,12 +189,12 @@ for (const kind of kinds) {
       assert.equal(r.host, `127.0.0.1:${f.port}`);
       assert.equal(r['x-forwarded-for'], '127.0.0.1');
       assert.equal(r['x-forwarded-proto'], 'http');
-      assert.equal(r['x-forwarded-host'], kind.forwardedHost(`127.0.0.1:${f.port}`));
+      assert.equal(r['x-forwarded-host'], `127.0.0.1:${f.port}`);
       assert.notEqual(String(r.connection ?? '').toLowerCase(), 'close', 'upstream connection must be kept alive');
 
       const named = json(await request(`${f.url}/x.html`, { headers: { Host: 'site-a.local:8443' } }));
       assert.equal(named.host, 'site-a.local:8443');
-      assert.equal(named['x-forwarded-host'], kind.forwardedHost('site-a.local:8443'));
+      assert.equal(named['x-forwarded-host'], 'site-a.local:8443');
     });
 
     it('appends the client address to a client-sent X-Forwarded-For', async () => {
@@ -296,20 +300,17 @@ for (const kind of kinds) {
       assert.ok(!/\d/.test(String(r.headers.server ?? '')), `Server: ${String(r.headers.server)}`);
     });
 
-    it('with flushAllow denying everyone, answers 403 on the flush path and farmgate sees nothing', async () => {
-      const d = need(denied);
+    it('--proxy-only: every request is proxied, the URL exactly as sent, even a fresh cached page', async () => {
+      const p = need(proxyOnly);
+      const doc = path.join(dir, 'docroot', 'content/site-a');
+      await fs.mkdir(doc, { recursive: true });
+      await fs.writeFile(path.join(doc, 'en.html'), 'cached');
       const before = upstream.seen.length;
-      for (const method of ['GET', 'POST']) {
-        const r = await request(`${d.url}/dispatcher/invalidate.cache`, {
-          method,
-          headers: { 'CQ-Action': 'Activate', 'CQ-Handle': '/content/site-a', 'CQ-Path': '/content/site-a', 'Content-Length': 0 },
-        });
-        assert.equal(r.status, 403, `${method}: ${r.status}`);
-      }
-      assert.equal(upstream.seen.length, before);
-      // Everything else still goes through.
-      const ok = json(await request(`${d.url}/content/site-a/en.html`));
-      assert.equal(ok.url, '/content/site-a/en.html');
+      const r = json(await request(`${p.url}/content/site-a/en.html`, { headers: { Host: 'site-a.local' } }));
+      assert.equal(r.url, '/content/site-a/en.html');
+      const raw = json(await request(`${p.url}/content/a%2Fb//c.html`));
+      assert.equal(raw.url, '/content/a%2Fb//c.html');
+      assert.equal(upstream.seen.length, before + 2);
     });
 
     it('reuses upstream connections: 2,000 keep-alive requests over few sockets', { timeout: 45_000 }, async () => {

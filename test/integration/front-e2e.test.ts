@@ -1,5 +1,5 @@
 /**
- * End to end with the real front servers: client → nginx | Apache (shipped configs) → farmgate
+ * End to end with the real front servers: client → nginx | Apache (`farmgate front`) → farmgate
  * → render, all on loopback. Clients bind other loopback addresses (127.0.0.2, 127.0.0.3) so
  * that "the client" is not itself a trusted proxy, as in production.
  */
@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { hasBinary, startApache, startNginx, type FrontServer } from '../../support/front-servers.js';
+import { hasBinary, startFront, type FrontServer } from '../../support/front-servers.js';
 import { oneFarmYaml, startFarmgate, type TestFarmgate } from '../helpers/farmgate.js';
 import { startRender, type TestRender } from '../helpers/render.js';
 
@@ -77,8 +77,9 @@ for (const kind of ['nginx', 'apache'] as const) {
       );
       fg = await startFarmgate(yaml(render.url));
       fg.servers.public.on('connection', (s) => connections.add(s));
+      await fs.chmod(fg.dir, 0o755); // the front's workers read the docroot
       const port = Number(new URL(fg.url).port);
-      front = kind === 'nginx' ? await startNginx({ farmgatePort: port }) : await startApache({ farmgatePort: port });
+      front = await startFront(kind, { config: fg.config, upstream: `127.0.0.1:${port}` });
     });
     after(async () => {
       await front?.stop();

@@ -1,0 +1,255 @@
+-- Apache httpd (mod_lua, Lua 5.3): decides, before Apache decodes the URL, whether a request is a
+-- fresh HIT Apache answers itself from the docroot, and hands everything else to farmgate
+-- through mod_proxy with the URL as the client sent it. One hook per request:
+--
+--   LuaHookPreTranslateName .../farmgate_apache.lua farmgate_pre_translate
+--
+-- A hit: r.uri becomes the file's path (DocumentRoot is "/" in the generated virtual host, so
+-- Apache's own translation maps it to exactly that file, and its default handler sends it with
+-- sendfile and Range support); the stored headers go to headers_out, and Content-Type, ETag and
+-- Last-Modified, which mod_mime and the default handler would derive from the file, to the
+-- request environment, from which the generated `Header` directives set them last.
+-- Per hit: the `stat` calls farmgate's own decision needs (the file, the nearest `.stat`, `.ttl`
+-- with enableTTL); the route of a request line is memoised per Lua state (one per thread), the
+-- parsed `.h` per file identity, a folder's "no symlink" check for statCheckIntervalMs. `.stat`
+-- times are never cached: flushes arriving through propagation never pass through here.
+
+require("apache2")
+local route = require("farmgate_route")
+local hitlib = require("farmgate_hit")
+local config = require("farmgate_config")
+
+local floor, tonumber, sub = math.floor, tonumber, string.sub
+local OK, DONE = apache2.OK, apache2.DONE
+local PROXYREQ_REVERSE = apache2.PROXYREQ_REVERSE or 2
+
+-- apr_stat wanted bits: LINK (lstat), MTIME, CTIME, SIZE, TYPE; file types REG, DIR
+local WANT_LINK = 0x1 + 0x10 + 0x20 + 0x100 + 0x8000
+local WANT = 0x10 + 0x20 + 0x100 + 0x8000
+local REG, DIR = 1, 2
+local UPSTREAM = "proxy:http://" .. config.upstream
+local MAX_ENTRIES = 10000
+
+local routes, nroutes = {}, 0
+local files, nfiles = {}, 0
+local folders, nfolders = {}, 0
+
+local function remember(tbl, n, key, value)
+  if n >= MAX_ENTRIES then
+    for k in pairs(tbl) do tbl[k] = nil end
+    n = 0
+  end
+  tbl[key] = value
+  return n + 1
+end
+
+-- apr_time_t (microseconds, truncated from nanoseconds) to farmgate's msOf(): Math.round of
+-- the milliseconds; the half-millisecond boundary falls on a whole microsecond, so rounding the
+-- truncated value gives the same result.
+local function ms(us)
+  return floor(us / 1000 + 0.5)
+end
+
+local function plan_route(r, method, host, uri)
+  for i = 1, #config.ownPaths do
+    local own = config.ownPaths[i]
+    if sub(uri, 1, #own) == own and (#uri == #own or sub(uri, #own + 1, #own + 1) == "?") then return false end
+  end
+  local rx = function(subject, pattern)
+    local m, err = r:regex(subject, pattern)
+    if m == false and err then return nil end
+    return m ~= false and m ~= nil
+  end
+  local rt = route.route(config, rx, method, host, uri, false)
+  if rt.verdict ~= "cache" then return false end
+  local farm, doc = rt.farm, rt.docPath
+  local stats = {}
+  for i = 1, #rt.statDirs do
+    local d = rt.statDirs[i]
+    stats[i] = farm.docroot .. (d == "/" and "" or d) .. "/.stat"
+  end
+  local dirs = {}
+  local prefix = farm.docroot
+  for seg in doc:gmatch("([^/]+)/") do
+    prefix = prefix .. "/" .. seg
+    dirs[#dirs + 1] = prefix
+  end
+  local abs = farm.docroot .. doc
+  return {
+    farm = farm,
+    abs = abs,
+    stats = stats,
+    dirs = dirs,
+    ttl = farm.enableTTL and (abs .. ".ttl") or nil,
+    invalidates = rt.invalidates,
+    type = hitlib.default_type(config.types, doc),
+  }
+end
+
+local function folders_ok(r, dirs, now, interval)
+  for i = 1, #dirs do
+    local d = dirs[i]
+    local t = folders[d]
+    if not t or now - t >= interval then
+      local st = r:stat(d, WANT_LINK)
+      if not st or st.filetype ~= DIR then return false end
+      nfolders = remember(folders, nfolders, d, now)
+    end
+  end
+  return true
+end
+
+local function header_plan(r, p, st)
+  local e = files[p.abs]
+  if e and e.mtime == st.mtime and e.size == st.size and e.ctime == st.ctime then return e.plan end
+  local plan = false
+  local f = io.open(p.abs .. ".h", "rb")
+  if f then
+    local text = f:read("a")
+    f:close()
+    local list = text and hitlib.parse_headers(text)
+    if list then plan = hitlib.plan_headers(list, p.type) or false end
+  elseif not r:stat(p.abs .. ".h", WANT) then
+    -- no `.h`: farmgate serves the body with its default Content-Type
+    plan = hitlib.plan_headers({}, p.type) or false
+  end
+  if plan then
+    -- apr tables replace on assignment: a name stored twice is farmgate's to replay
+    local seen = {}
+    for i = 1, #plan.other, 2 do
+      local key = plan.other[i]:lower()
+      if seen[key] then
+        plan = false
+        break
+      end
+      seen[key] = true
+    end
+  end
+  nfiles = remember(files, nfiles, p.abs, { mtime = st.mtime, size = st.size, ctime = st.ctime, plan = plan })
+  return plan
+end
+
+local function proxy(r, uri)
+  r.handler = "proxy-server"
+  r.proxyreq = PROXYREQ_REVERSE
+  r.filename = UPSTREAM .. uri
+  -- the URL exactly as the client sent it (as `ProxyPass ... nocanon`)
+  r.notes["proxy-nocanon"] = "1"
+  return DONE
+end
+
+-- The hit, or nil. r.uri is set last, once everything else is known.
+local function try_hit(r, uri)
+  local method = r.method
+  local hi = r.headers_in
+  if hi["If-None-Match"] or hi["If-Modified-Since"] or hi["If-Match"] or hi["If-Unmodified-Since"] or hi["If-Range"] then return nil end
+  if #uri > config.urlBytes then return nil end
+  local host = hi["Host"]
+  local key = method .. " " .. (host or "") .. " " .. uri
+  local p = routes[key]
+  if p == nil then
+    p = plan_route(r, method, host, uri)
+    nroutes = remember(routes, nroutes, key, p)
+  end
+  if not p then return nil end
+  local farm = p.farm
+  if not farm.allowAuthorized and (hi["Authorization"] or route.has_auth_cookie(hi["Cookie"])) then return nil end
+  local range = hi["Range"]
+  if range and method ~= "GET" then return nil end
+  local now = ms(r:clock())
+  if not folders_ok(r, p.dirs, now, farm.statCheckIntervalMs) then return nil end
+
+  local st = r:stat(p.abs, WANT_LINK)
+  if not st or st.filetype ~= REG then return nil end
+  local file_ms = ms(st.mtime)
+  local stat_ms
+  local stats = p.stats
+  for i = 1, #stats do
+    local s = r:stat(stats[i], WANT)
+    if s then
+      stat_ms = ms(s.mtime)
+      break
+    end
+  end
+  local ttl_ms
+  if p.ttl then
+    local s = r:stat(p.ttl, WANT)
+    if s then ttl_ms = ms(s.mtime) end
+  end
+  if route.freshness(file_ms, stat_ms, p.invalidates, farm.gracePeriodMs, ttl_ms, now) ~= "fresh" then return nil end
+  if range and not hitlib.simple_range(range, st.size) then return nil end
+  local plan = header_plan(r, p, st)
+  if not plan then return nil end
+
+  local ho, env = r.headers_out, r.subprocess_env
+  local other = plan.other
+  for i = 1, #other, 2 do ho[other[i]] = other[i + 1] end
+  ho["X-Cache"] = "HIT"
+  env["FARMGATE_TYPE"] = plan.type
+  if plan.etag then env["FARMGATE_ETAG"] = plan.etag else env["FARMGATE_NO_ETAG"] = "1" end
+  if plan.lm then env["FARMGATE_LM"] = plan.lm else env["FARMGATE_NO_LM"] = "1" end
+  -- for the fallback below, should the file go away before Apache opens it
+  env["FARMGATE_URI"] = uri
+  r.uri = p.abs
+  return DONE
+end
+
+-- The test-only decision endpoint (`farmgate front --decide-endpoint`).
+local function json(v)
+  local t = type(v)
+  if t == "nil" then return "null" end
+  if t == "boolean" or t == "number" then return tostring(v) end
+  if t == "string" then
+    return '"' .. v:gsub('[%c"\\\128-\255]', function(c) return string.format("\\u%04x", c:byte()) end) .. '"'
+  end
+  local parts = {}
+  if #v > 0 then
+    for i = 1, #v do parts[i] = json(v[i]) end
+    return "[" .. table.concat(parts, ",") .. "]"
+  end
+  for k, x in pairs(v) do parts[#parts + 1] = json(k) .. ":" .. json(x) end
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+
+local function decide(r)
+  local hi = r.headers_in
+  local uri = r.subprocess_env["FARMGATE_DECIDE_URI"] or r.unparsed_uri
+  local rx = function(subject, pattern)
+    local m, err = r:regex(subject, pattern)
+    if m == false and err then return nil end
+    return m ~= false and m ~= nil
+  end
+  local authorized = hi["Authorization"] ~= nil or route.has_auth_cookie(hi["Cookie"])
+  local rt = route.route(config, rx, r.method, hi["Host"], uri, authorized)
+  r.content_type = "application/json"
+  r:puts(json({
+    verdict = rt.verdict, why = rt.why, farm = rt.farm and rt.farm.name, docPath = rt.docPath, reason = rt.reason,
+    statDirs = rt.statDirs, invalidates = rt.invalidates,
+  }) .. "\n")
+  return OK
+end
+
+function farmgate_pre_translate(r)
+  local uri = r.unparsed_uri
+  local env = r.subprocess_env
+  if config.decideEndpoint and r.headers_in["X-Farmgate-Decide"] then
+    env["FARMGATE_DECIDE_URI"] = uri
+    r.handler = "lua-script"
+    r.uri = config.decideScript
+    return DONE
+  end
+  -- ErrorDocument fallback: the hit's file went away between this decision and its opening
+  -- (a flush): the original request goes to farmgate, which answers as it would have.
+  local original = env["REDIRECT_FARMGATE_URI"]
+  if original then return proxy(r, original) end
+  if sub(uri, 1, 1) ~= "/" then
+    -- farmgate refuses a request target that is not a path (400) too
+    return 400
+  end
+  local ok, res = pcall(try_hit, r, uri)
+  if ok and res then return res end
+  if not ok then r:warn("farmgate front: " .. tostring(res)) end
+  return proxy(r, uri)
+end
+
+return { decide = decide }

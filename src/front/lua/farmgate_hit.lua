@@ -1,0 +1,134 @@
+-- The server-independent steps of a HIT answered by the front: reading the `.h` sidecar, which
+-- stored headers the front can replay exactly, the default Content-Type, the Range requests it
+-- serves itself. Portable Lua (LuaJIT 2.1 and Lua 5.3).
+
+local M = {}
+
+local find, sub, byte, char, lower = string.find, string.sub, string.byte, string.char, string.lower
+local tonumber = tonumber
+
+-- The `.h` sidecar, as cache/docroot-cache.ts writes it: JSON.stringify({ v: 1, headers: [[name,
+-- value], ...] }). Parsed by hand, strictly: any other shape, and any escape other than \" \\ \/
+-- \t (a header value with a control or non-ASCII character: farmgate re-encodes those as Latin-1,
+-- which only farmgate should do), returns nil and farmgate answers the request.
+-- (A JSON library would accept more than the front can replay exactly; none ships with mod_lua.)
+local function json_string(s, pos)
+  if byte(s, pos) ~= 34 then return nil end
+  local out, i = {}, pos + 1
+  while true do
+    local j = find(s, '["\\]', i)
+    if not j then return nil end
+    local chunk = sub(s, i, j - 1)
+    if find(chunk, "[^\32-\126]") then return nil end
+    out[#out + 1] = chunk
+    if byte(s, j) == 34 then return table.concat(out), j + 1 end
+    local e = sub(s, j + 1, j + 1)
+    if e == '"' or e == "\\" or e == "/" then
+      out[#out + 1] = e
+    elseif e == "t" then
+      out[#out + 1] = "\t"
+    else
+      return nil
+    end
+    i = j + 2
+  end
+end
+
+--- The stored headers of a `.h` file's content: a flat list { name, value, name, value, ... }
+-- (names as stored: lower case), or nil when it is not exactly farmgate's format.
+function M.parse_headers(s)
+  local prefix = '{"v":1,"headers":['
+  if sub(s, 1, #prefix) ~= prefix then return nil end
+  local pos = #prefix + 1
+  local out = {}
+  if byte(s, pos) == 93 then -- ]
+    pos = pos + 1
+  else
+    while true do
+      if byte(s, pos) ~= 91 then return nil end -- [
+      local name, value
+      name, pos = json_string(s, pos + 1)
+      if not name or byte(s, pos) ~= 44 then return nil end
+      value, pos = json_string(s, pos + 1)
+      if not value or byte(s, pos) ~= 93 then return nil end
+      out[#out + 1] = name
+      out[#out + 1] = value
+      pos = pos + 1
+      local c = byte(s, pos)
+      if c == 93 then
+        pos = pos + 1
+        break
+      end
+      if c ~= 44 then return nil end
+      pos = pos + 1
+    end
+  end
+  if sub(s, pos) ~= "}" then return nil end
+  return out
+end
+
+-- Stored headers the front never replays itself: it sets them (Content-Length, Accept-Ranges,
+-- X-Cache), HTTP/1.1 owns them (hop-by-hop), or they describe another response. A `.h` holding
+-- one is answered by farmgate.
+local NOT_REPLAYED = {
+  ["content-length"] = true, ["transfer-encoding"] = true, ["connection"] = true, ["keep-alive"] = true,
+  ["proxy-connection"] = true, ["proxy-authenticate"] = true, ["proxy-authorization"] = true, ["te"] = true,
+  ["trailer"] = true, ["upgrade"] = true, ["http2-settings"] = true, ["date"] = true, ["server"] = true,
+  ["x-cache"] = true, ["accept-ranges"] = true, ["content-range"] = true, ["status"] = true,
+}
+
+--- Splits a parsed header list for a server: the three headers web servers derive from the file
+-- themselves (Content-Type, ETag, Last-Modified; each at most once), and the rest in order.
+-- Returns nil when the list cannot be replayed exactly.
+function M.plan_headers(list, default_type)
+  local plan = { other = {} }
+  for i = 1, #list, 2 do
+    local name, value = list[i], list[i + 1]
+    if find(name, "[^%w!#$%%&'*+.^_`|~-]") or name == "" then return nil end
+    local l = lower(name)
+    if NOT_REPLAYED[l] then return nil end
+    if l == "content-type" or l == "etag" or l == "last-modified" then
+      local key = l == "content-type" and "type" or l == "etag" and "etag" or "lm"
+      if plan[key] then return nil end
+      plan[key] = value
+    else
+      plan.other[#plan.other + 1] = name
+      plan.other[#plan.other + 1] = value
+    end
+  end
+  if plan.type == nil then plan.type = default_type end
+  return plan
+end
+
+--- farmgate's Content-Type for a file without a stored one: mime-types' contentType(extname),
+-- else application/octet-stream (serve/send.ts). `types` is the generated extension table.
+function M.default_type(types, doc)
+  local base = doc:match("[^/]*$")
+  local dot = base:match("^.*()%.")
+  if not dot or dot == 1 then return "application/octet-stream" end
+  return types[lower(sub(base, dot + 1))] or "application/octet-stream"
+end
+
+--- A Range header the front answers itself: one byte range, `bytes=a-b`, `bytes=a-` or
+-- `bytes=-n`, satisfiable for a file of `size` bytes and not covering all of it (nginx answers
+-- such a range 206, Apache 200). Anything else (several ranges, an unsatisfiable, odd or whole
+-- range) is farmgate's to answer (serve/range.ts). Returns true or false.
+function M.simple_range(value, size)
+  local a, b = value:match("^bytes=(%d%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?)%-(%d*)$")
+  if a then
+    if #b > 15 then return false end
+    a = tonumber(a)
+    if a >= size then return false end
+    if b == "" then return a > 0 end
+    b = tonumber(b)
+    return b >= a and (a > 0 or b < size - 1)
+  end
+  local n = value:match("^bytes=%-(%d%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?%d?)$")
+  if n then
+    n = tonumber(n)
+    return n > 0 and n < size
+  end
+  return false
+end
+
+return M
