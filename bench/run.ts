@@ -26,6 +26,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { scenarioFrontHits } from './front-hits.js';
 import { findTools, repoRoot, versions } from './lib.js';
 import { scenarioTags } from './tags.js';
 import {
@@ -109,6 +110,7 @@ export async function runBench(opts: { quick: boolean; only?: Set<string>; build
       [['2', '7'], 'flush cost vs cache size', () => scenarioFlushCost(w)],
       [['6'], 'propagation', () => scenarioPropagation(w)],
       [['8'], 'tags', () => scenarioTags({ quick: opts.quick, log })],
+      [['9'], 'fronts: hits answered by nginx and Apache', () => scenarioFrontHits(w)],
     ];
     for (const [ids, name, fn] of steps) {
       if (!ids.some(want)) continue;

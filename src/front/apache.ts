@@ -143,18 +143,7 @@ ${hits ? `    # ---- the decision: one Lua hook, before Apache decodes the URL
     DocumentRoot "/"
     AllowEncodedSlashes NoDecode
     LuaHookPreTranslateName "${d}/lua/farmgate_apache.lua" farmgate_pre_translate
-${docroots}${
-    o.decideEndpoint
-      ? `
-
-    # TEST ONLY (--decide-endpoint): the route as the front decides it, in JSON.
-    <Directory "${d}/lua">
-        <Files "farmgate_decide.lua">
-            Require all granted
-        </Files>
-    </Directory>`
-      : ''
-  }
+${docroots}
 
     # ---- hits: the stored headers the default handler and mod_mime would derive from the file
     Header set Content-Type "%{FARMGATE_TYPE}e" env=FARMGATE_TYPE

@@ -100,13 +100,8 @@ export async function generateFront(config: Config, o: GenerateOptions): Promise
     files.push(file);
   };
   for (const name of LUA_FILES[o.kind]) await write(path.join('lua', name), await fs.readFile(path.join(luaSourceDir(), name), 'utf8'));
-  const decideScript = path.join(dir, 'lua', 'farmgate_decide.lua');
-  const extra = o.kind === 'apache' && o.decideEndpoint ? { decideEndpoint: true, decideScript } : {};
+  const extra = o.kind === 'apache' && o.decideEndpoint ? { decideEndpoint: true } : {};
   await write(path.join('lua', 'farmgate_config.lua'), configLua(model, o.kind, extra));
-  if (o.kind === 'apache' && o.decideEndpoint) {
-    // mod_lua's lua-script handler calls handle(r) of the file it runs (its own Lua state).
-    await write(path.join('lua', 'farmgate_decide.lua'), '-- TEST ONLY (--decide-endpoint)\nlocal front = require("farmgate_apache")\nfunction handle(r) return front.decide(r) end\n');
-  }
   const user = o.user ?? 'www-data';
   let start: string;
   if (o.kind === 'nginx') {

@@ -1,7 +1,8 @@
 /**
- * What the front servers need to know, as plain data: the farms' rules as PCRE patterns, the
+ * What the front servers need to know, as plain data: the farms' rules as PCRE patterns (each
+ * compiled rule value's own anchored RegExp, farms/match.ts, translated by pcre.ts), the
  * freshness settings, farmgate's own limits and paths, the default content types. Pure: built
- * from a loaded Config; written to farmgate_config.lua by lua-data.ts.
+ * from a loaded Config with the same compileFarm farmgate uses; written to farmgate_config.lua.
  *
  * A rule the front cannot evaluate exactly (a regex outside the PCRE-safe subset of pcre.ts)
  * makes its farm undecidable: the front then hands every request of that farm to farmgate (and
@@ -10,10 +11,11 @@
  */
 import mime from 'mime-types';
 import { TMP_MARKER } from '../cache/doc-path.js';
-import type { Config, FilterMatch, RuleItem } from '../config/index.js';
-import { splitHostPort } from '../farms/farm.js';
+import type { Config } from '../config/index.js';
+import { compileFarm } from '../farms/farm.js';
+import { FILTER_KEYS, type FilterKey } from '../farms/filter.js';
+import type { Matcher, ValueRule } from '../farms/match.js';
 import { toPcre } from './pcre.js';
-import { filterRegexes, globRegexes, pathGlobRegexes } from './rule-regex.js';
 
 export interface FrontRule {
   readonly allow: boolean;
@@ -23,7 +25,7 @@ export interface FrontRule {
 
 export interface FrontFilterRule {
   readonly allow: boolean;
-  readonly match: Partial<Record<keyof FilterMatch, readonly string[]>>;
+  readonly match: Partial<Record<FilterKey, readonly string[]>>;
 }
 
 export interface FrontFarm {
@@ -83,48 +85,37 @@ export function defaultTypes(): Record<string, string> {
 export function buildModel(config: Config, opts: { upstream?: string } = {}): FrontModel {
   const warnings: string[] = [];
   let hostsDecidable = true;
-  const farms = config.farms.map((f) => {
+  const farms = config.farms.map(compileFarm).map((farm): FrontFarm => {
     let decidable = true;
-    const pcre = (res: RegExp[], what: string): string[] =>
-      res.map((re) => {
-        const p = toPcre(re, (why) => warnings.push(`farm ${f.name}: ${what}: /${re.source}/${re.flags} cannot be evaluated by the front (${why}); its requests go to farmgate`));
-        if (p === undefined) {
-          decidable = false;
-          return '(?!)';
-        }
-        return p;
-      });
-    const rules = (items: readonly RuleItem<string>[], what: string, toRe: (g: string) => RegExp[]): FrontRule[] =>
-      items.map((item, i) => {
-        const allow = item.allow !== undefined;
-        const value = (allow ? item.allow : item.deny)!;
-        return { allow, re: pcre(toRe(value), `${what}.${i}`) };
-      });
-    const hosts = f.virtualhosts.map((glob) => {
-      const { host, port } = splitHostPort(glob);
-      const re = globRegexes(host, { nocase: true }).map((r) => {
-        const p = toPcre(r, (why) => warnings.push(`farm ${f.name}: virtualhost ${JSON.stringify(glob)} cannot be evaluated by the front (${why}); every request goes to farmgate`));
-        if (p === undefined) hostsDecidable = false;
-        return p ?? '(?!)';
-      });
-      return { re, port };
+    const pcre = (m: Matcher, what: string): string[] => {
+      const p = toPcre(m.regex, (why) => warnings.push(`farm ${farm.name}: ${what}: /${m.regex.source}/${m.regex.flags} cannot be evaluated by the front (${why}); its requests go to farmgate`));
+      if (p !== undefined) return [p];
+      decidable = false;
+      return ['(?!)'];
+    };
+    const rules = (list: readonly ValueRule[], what: string): FrontRule[] => list.map((r, i) => ({ allow: r.allow, re: pcre(r.matcher, `${what}.${i}`) }));
+    const hosts = farm.hostMatchers.map((m) => {
+      const p = toPcre(m.host.regex, (why) => warnings.push(`farm ${farm.name}: virtualhost ${JSON.stringify(m.glob)} cannot be evaluated by the front (${why}); every request goes to farmgate`));
+      if (p === undefined) hostsDecidable = false;
+      return { re: [p ?? '(?!)'], port: m.port };
     });
-    const filter = f.filter?.map((item, i): FrontFilterRule => {
-      const allow = item.allow !== undefined;
-      const m = filterRegexes((allow ? item.allow : item.deny)!);
-      const match: Partial<Record<keyof FilterMatch, string[]>> = {};
-      for (const [key, res] of Object.entries(m) as [keyof FilterMatch, RegExp[]][]) match[key] = pcre(res, `filter.${i}.${key}`);
-      return { allow, match };
+    const filter = farm.rules.filter.rules?.map((rule, i): FrontFilterRule => {
+      const match: Partial<Record<FilterKey, string[]>> = {};
+      for (const key of FILTER_KEYS) {
+        const m = rule.match[key];
+        if (m) match[key] = pcre(m, `filter.${i}.${key}`);
+      }
+      return { allow: rule.allow, match };
     });
-    const c = f.cache;
-    const farm: FrontFarm = {
-      name: f.name,
+    const c = farm.config.cache;
+    return {
+      name: farm.name,
       hosts,
-      docroot: f.docroot,
+      docroot: farm.docroot,
       statfileslevel: c.statfileslevel,
-      cacheRules: rules(c.rules, 'cache.rules', pathGlobRegexes),
-      invalidate: rules(c.invalidate, 'cache.invalidate', pathGlobRegexes),
-      ignoreUrlParams: rules(c.ignoreUrlParams, 'cache.ignoreUrlParams', (g) => globRegexes(g)),
+      cacheRules: rules(farm.rules.cache, 'cache.rules'),
+      invalidate: rules(farm.rules.invalidate, 'cache.invalidate'),
+      ignoreUrlParams: rules(farm.rules.ignoreUrlParams, 'cache.ignoreUrlParams'),
       filter,
       allowAuthorized: c.allowAuthorized,
       gracePeriodMs: c.gracePeriodMs,
@@ -132,7 +123,6 @@ export function buildModel(config: Config, opts: { upstream?: string } = {}): Fr
       statCheckIntervalMs: c.statCheckIntervalMs,
       decidable,
     };
-    return farm;
   });
   return {
     farms,

@@ -73,6 +73,7 @@ export function nginxSite(model: FrontModel, o: NginxOptions): string {
         # TEST ONLY (--decide-endpoint): the route as the front decides it, in JSON.
         if ($http_x_farmgate_decide) {
             content_by_lua_block { farmgate_decide() }
+            break;
         }`
     : '';
   const own = model.ownPaths

@@ -8,8 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DEPLOYMENTS, startDeployment, type Deployment } from '../helpers/deployments.js';
-import { eventually } from '../helpers/eventually.js';
+import { DEPLOYMENTS, startDeployment, until, type Deployment } from '../helpers/deployments.js';
 import { oneFarmYaml } from '../helpers/farmgate.js';
 import { startRender, type TestRender } from '../helpers/render.js';
 
@@ -83,8 +82,9 @@ for (const kind of DEPLOYMENTS) {
     });
 
     it('the flush-during-render race: a flush landing while a render is in flight leaves that file stale', async () => {
+      const before = render.requests.length;
       const slow = get(d, '/content/site/slow.html');
-      await eventually(async () => render.count('/content/site/slow.html') === 1, { what: 'the render request' });
+      await render.arrived(before + 1);
       await flush(d, '/content/site/slow');
       const first = await slow;
       assert.equal(first.body, '/content/site/slow.html v1');

@@ -8,8 +8,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DEPLOYMENTS, startDeployment, type Deployment } from '../helpers/deployments.js';
-import { eventually } from '../helpers/eventually.js';
+import { DEPLOYMENTS, startDeployment, until, type Deployment } from '../helpers/deployments.js';
 import { oneFarmYaml } from '../helpers/farmgate.js';
 import { startRender, type TestRender } from '../helpers/render.js';
 
@@ -273,10 +272,10 @@ for (const kind of DEPLOYMENTS) {
       await get(d, '/content/site/logo.png');
       assert.equal((await get(d, '/content/site/page.html')).cache, 'HIT');
       await fs.writeFile(path.join(d.docroot('site'), 'content/site/.stat'), '');
-      const page = await eventually(async () => {
+      const page = await until('the page to go stale', async () => {
         const r = await get(d, '/content/site/page.html');
         return r.cache === 'MISS' && r;
-      }, { what: 'the page to go stale' });
+      });
       assert.equal(page.body, '/content/site/page.html v2');
       assert.equal((await get(d, '/content/site/page.html')).cache, 'HIT');
       assert.equal((await get(d, '/content/site/logo.png')).cache, 'HIT');
@@ -288,10 +287,10 @@ for (const kind of DEPLOYMENTS) {
       await get(d, '/content/ext.html');
       const file = path.join(d.docroot('site'), 'content/ext.html');
       await fs.writeFile(file, 'written by an operator');
-      const r = await eventually(async () => {
+      const r = await until('the new content', async () => {
         const x = await get(d, '/content/ext.html');
         return x.body === 'written by an operator' && x;
-      }, { what: 'the new content' });
+      });
       assert.equal(r.cache, 'HIT');
     });
   });
@@ -312,10 +311,10 @@ for (const kind of DEPLOYMENTS) {
         assert.equal(during.cache, 'HIT');
         assert.equal(during.body, 'v1');
       }
-      const afterGrace = await eventually(async () => {
+      const afterGrace = await until('the grace period to end', async () => {
         const r = await get(d, '/content/g.html');
         return r.cache === 'MISS' && r;
-      }, { what: 'the grace period to end' });
+      });
       assert.ok(Date.now() - touched >= 1500, 'not before the grace period ends');
       assert.equal(afterGrace.body, 'v2');
     });
@@ -338,10 +337,10 @@ for (const kind of DEPLOYMENTS) {
       await assert.rejects(fs.stat(path.join(d.docroot('site'), 'content/nottl.html.ttl')));
       const hit = await get(d, '/content/ttl.html');
       if (Date.now() < ttl - 50) assert.equal(hit.cache, 'HIT');
-      const expired = await eventually(async () => {
+      const expired = await until('the TTL to pass', async () => {
         const r = await get(d, '/content/ttl.html');
         return r.cache === 'MISS' && r;
-      }, { what: 'the TTL to pass' });
+      });
       assert.ok(Date.now() >= ttl, 'not before the expiry');
       assert.equal(expired.body, 'v2');
       assert.equal((await get(d, '/content/nottl.html')).cache, 'HIT');
@@ -370,9 +369,10 @@ for (const kind of DEPLOYMENTS) {
         await get(d, '/content/swr.html');
         await fs.writeFile(path.join(d.docroot('site'), 'content/.stat'), '');
         // farmgate notices the .stat within statCheckIntervalMs; the first stale request re-fetches
-        await eventually(async () => (await fs.stat(path.join(d.docroot('site'), 'content/.stat'))).mtimeMs + 25 < Date.now(), { what: 'statCheckIntervalMs' });
+        const touched = (await fs.stat(path.join(d.docroot('site'), 'content/.stat'))).mtimeMs;
+        await until('statCheckIntervalMs to pass', async () => touched + 25 < Date.now());
         const leader = get(d, '/content/swr.html');
-        await eventually(async () => render.count('/content/swr.html') === 2, { what: 'the re-fetch to start' });
+        await render.arrived(2);
         const others = await Promise.all(Array.from({ length: 10 }, () => get(d, '/content/swr.html')));
         assert.ok(others.every((r) => r.cache === 'STALE' && r.body === 'v1'), JSON.stringify(others.map((o) => o.cache)));
         const l = await leader;
@@ -390,18 +390,21 @@ for (const kind of DEPLOYMENTS) {
       const d = await startDeployment(kind, oneFarmYaml(render.url, { statfileslevel: 1, statCheckIntervalMs: 20 }));
       try {
         const slow = get(d, '/content/race.html');
-        await eventually(async () => render.count('/content/race.html') === 1, { what: 'the render request' });
+        await render.arrived(1);
         await fs.mkdir(path.join(d.docroot('site'), 'content'), { recursive: true });
+        // touched now, to the millisecond (a file system's own clock may lag Date.now() by a tick)
+        const now = new Date();
         await fs.writeFile(path.join(d.docroot('site'), 'content/.stat'), '');
+        await fs.utimes(path.join(d.docroot('site'), 'content/.stat'), now, now);
         const first = await slow;
         assert.equal(first.body, 'v1');
         const file = path.join(d.docroot('site'), 'content/race.html');
         const statTime = (await fs.stat(path.join(d.docroot('site'), 'content/.stat'))).mtimeMs;
-        assert.ok((await fs.stat(file)).mtimeMs < statTime, 'the file mtime is when its render started');
-        const next = await eventually(async () => {
+        assert.ok((await fs.stat(file)).mtimeMs <= statTime, 'the file mtime is when its render started');
+        const next = await until('the stale file to be re-fetched', async () => {
           const r = await get(d, '/content/race.html');
           return r.cache === 'MISS' && r;
-        }, { what: 'the stale file to be re-fetched' });
+        });
         assert.equal(next.body, 'v2');
       } finally {
         await d.close();
@@ -418,10 +421,10 @@ for (const kind of DEPLOYMENTS) {
         try {
           await get(d, '/content/soe.html');
           await fs.writeFile(path.join(d.docroot('site'), 'content/.stat'), '');
-          const r = await eventually(async () => {
+          const r = await until('the stale file to be re-fetched', async () => {
             const x = await get(d, '/content/soe.html');
             return x.cache !== 'HIT' && x;
-          }, { what: 'the stale file to be re-fetched' });
+          });
           if (serveStaleOnError) {
             assert.equal(r.status, 200);
             assert.equal(r.cache, 'STALE');
@@ -507,7 +510,7 @@ for (const kind of DEPLOYMENTS) {
       try {
         await assert.rejects(get(d, '/content/reset.html'));
         const dir = path.join(d.docroot('site'), 'content');
-        await eventually(async () => (await fs.readdir(dir).catch(() => [] as string[])).length === 0, { what: 'no file, no sidecar, no temp file' });
+        await until('no file, no sidecar, no temp file', async () => (await fs.readdir(dir).catch(() => [] as string[])).length === 0);
       } finally {
         await d.close();
         await render.close();

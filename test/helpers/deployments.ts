@@ -12,7 +12,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import { rawRequest, startFarmgate, httpRequest, type TestFarmgate, type TestRequestInit, type TestResponse } from './farmgate.js';
-import { hasBinary, startFront, type FrontServer } from './front-servers.js';
+import { hasBinary, startFront, type FrontServer } from '../../support/front-servers.js';
+import { waitFor } from './wait.js';
 
 export type DeploymentKind = 'direct' | 'nginx' | 'apache';
 
@@ -82,4 +83,14 @@ export async function startDeployment(kind: DeploymentKind, yaml: string, opts: 
       }
     },
   };
+}
+
+/**
+ * waitFor (./wait.js) that also hands back what the probe saw: for conditions another process
+ * makes true (farmgate noticing a `.stat` within statCheckIntervalMs, a TTL passing).
+ */
+export async function until<T>(what: string, probe: () => Promise<T | false>, timeoutMs?: number): Promise<T> {
+  let seen: T | false = false;
+  await waitFor(what, async () => (seen = await probe()) !== false, timeoutMs);
+  return seen as T;
 }

@@ -211,9 +211,11 @@ local function json(v)
   return "{" .. table.concat(parts, ",") .. "}"
 end
 
-local function decide(r)
+-- The route as the front decides it, for a request carrying X-Farmgate-Decide: in an error
+-- response's header (an answer from this hook that also works for HEAD, which mod_lua's own
+-- handlers never run).
+local function decide(r, uri)
   local hi = r.headers_in
-  local uri = r.subprocess_env["FARMGATE_DECIDE_URI"] or r.unparsed_uri
   local rx = function(subject, pattern)
     local m, err = r:regex(subject, pattern)
     if m == false and err then return nil end
@@ -221,23 +223,17 @@ local function decide(r)
   end
   local authorized = hi["Authorization"] ~= nil or route.has_auth_cookie(hi["Cookie"])
   local rt = route.route(config, rx, r.method, hi["Host"], uri, authorized)
-  r.content_type = "application/json"
-  r:puts(json({
+  r.err_headers_out["X-Farmgate-Route"] = json({
     verdict = rt.verdict, why = rt.why, farm = rt.farm and rt.farm.name, docPath = rt.docPath, reason = rt.reason,
     statDirs = rt.statDirs, invalidates = rt.invalidates,
-  }) .. "\n")
-  return OK
+  })
+  return 418
 end
 
 function farmgate_pre_translate(r)
   local uri = r.unparsed_uri
   local env = r.subprocess_env
-  if config.decideEndpoint and r.headers_in["X-Farmgate-Decide"] then
-    env["FARMGATE_DECIDE_URI"] = uri
-    r.handler = "lua-script"
-    r.uri = config.decideScript
-    return DONE
-  end
+  if config.decideEndpoint and r.headers_in["X-Farmgate-Decide"] then return decide(r, uri) end
   -- ErrorDocument fallback: the hit's file went away between this decision and its opening
   -- (a flush): the original request goes to farmgate, which answers as it would have.
   local original = env["REDIRECT_FARMGATE_URI"]
@@ -252,4 +248,3 @@ function farmgate_pre_translate(r)
   return proxy(r, uri)
 end
 
-return { decide = decide }

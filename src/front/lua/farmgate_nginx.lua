@@ -270,11 +270,14 @@ local function decide()
   local cookie = var.http_cookie
   local authorized = var.http_authorization ~= nil or route.has_auth_cookie(cookie)
   local r = route.route(config, rx, ngx.req.get_method(), var.http_host, var.request_uri, authorized)
-  ngx.header["Content-Type"] = "application/json"
-  ngx.say(json({
+  local text = json({
     verdict = r.verdict, why = r.why, farm = r.farm and r.farm.name, docPath = r.docPath, reason = r.reason,
     statDirs = r.statDirs, invalidates = r.invalidates,
-  }))
+  })
+  -- in a header too: a HEAD request has no body
+  ngx.header["X-Farmgate-Route"] = text
+  ngx.header["Content-Type"] = "application/json"
+  ngx.say(text)
 end
 
 return { hit = hit, clear = clear, decide = decide }

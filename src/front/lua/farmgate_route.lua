@@ -181,7 +181,8 @@ local function path_rules(rx, rules, doc)
   return decide(rx, rules, function(rule) return value_matches(rx, rule.re, doc) end)
 end
 
-local FILTER_KEYS = { "method", "path", "extension", "selectors", "suffix" }
+-- farms/filter.ts FILTER_KEYS, in their order (`query` last, apart: it needs a query string)
+local FILTER_KEYS = { "method", "url", "path", "extension", "selectors", "suffix" }
 
 -- farms/filter.ts: every key an item gives must match; `query` only when the URL has one.
 local function filter_allows(rx, filter, input)
@@ -204,12 +205,18 @@ local function filter_allows(rx, filter, input)
   end)
 end
 
+-- cache/policy.ts lastSegmentHasExtension: a dot in the last segment that is not its first character
+local function last_segment_has_extension(doc)
+  local segment = doc:match("[^/]*$")
+  local dot = find(segment, ".", 1, true)
+  return dot ~= nil and dot > 1
+end
+
 -- cache/policy.ts isCacheable: true, or a reason string, or nil (undecided).
-local function cacheable(rx, farm, method, doc, s, query, authorized)
+local function cacheable(rx, farm, method, doc, query, authorized)
   if method ~= "GET" and method ~= "HEAD" then return "request needed to be a GET or HEAD" end
   if sub(doc, -1) == "/" then return "request URL has a trailing slash" end
-  if s.extension == "" then return "request URL is missing extension" end
-  if s.suffix ~= "" then return "request URL has a suffix after its extension" end
+  if not last_segment_has_extension(doc) then return "request URL is missing extension" end
   if query ~= nil and query ~= "" then
     local names = query_param_names(query)
     if names == nil then return nil end
@@ -280,9 +287,11 @@ function M.route(config, rx, method, host, url, authorized)
   local doc = mapped.ok
   route.docPath = doc
   if is_internal(doc, config.tmpMarker) then route.verdict = "internal"; return route end
-  local s = sling(doc)
-  local ok = cacheable(rx, farm, method, doc, s, query, authorized)
+  local ok = cacheable(rx, farm, method, doc, query, authorized)
   if ok == nil then route.verdict = UNDECIDED; route.why = "cacheable"; return route end
+  -- farms/filter.ts filterInput
+  local s = sling(doc)
+  s.url = doc
   s.method = method
   s.query = query
   local allowed = filter_allows(rx, farm.filter, s)
