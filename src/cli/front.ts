@@ -17,6 +17,7 @@ export interface FrontCommandOptions {
   listen?: string;
   user?: string;
   modules?: string;
+  proxyOnly?: boolean;
   decideEndpoint?: boolean;
 }
 
@@ -40,12 +41,13 @@ export async function runFront(kind: string, opts: FrontCommandOptions, io: CliI
     source: opts.config,
     ...(opts.user ? { user: opts.user } : {}),
     ...(opts.modules ? (kind === 'nginx' ? { nginxModules: opts.modules } : { apacheModules: opts.modules }) : {}),
+    ...(opts.proxyOnly ? { proxyOnly: true } : {}),
     ...(opts.decideEndpoint ? { decideEndpoint: true } : {}),
   });
   for (const w of g.warnings) io.err(`warning: ${w}\n`);
   const check = kind === 'nginx' ? g.start.replace(/$/, ' -t') : g.start.replace(' -DFOREGROUND', ' -t');
   io.out(
-    `wrote ${g.files.length} files to ${opts.out}: ${kind} listens on ${opts.listen ?? DEFAULT_FRONT_LISTEN} and proxies to farmgate at ${g.model.upstream}\n` +
+    `wrote ${g.files.length} files to ${opts.out}: ${kind} listens on ${opts.listen ?? DEFAULT_FRONT_LISTEN}, ${opts.proxyOnly ? 'proxies every request' : 'answers fresh hits and proxies the rest'} to farmgate at ${g.model.upstream}\n` +
       `  check:  ${check}\n  start:  ${g.start}   (as root)\n` +
       `  after a config change: run this command again and reload ${kind}\n`,
   );
@@ -62,6 +64,7 @@ export function frontCommand(program: Command): void {
     .option('-l, --listen <addr>', `address the front server listens on (default ${DEFAULT_FRONT_LISTEN})`)
     .option('--user <name>', "the workers' user when started as root (default www-data)")
     .option('--modules <dir>', 'folder of the server modules (default: found on the system)')
+    .option('--proxy-only', 'answer nothing from the docroot: every request goes to farmgate')
     // tests only: the front answers requests carrying X-Farmgate-Decide with its route (JSON)
     .addOption(new Option('--decide-endpoint').hideHelp())
     .action((server: string, opts: FrontCommandOptions) => runFront(server, opts));

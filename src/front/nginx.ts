@@ -154,6 +154,8 @@ map "$http_if_none_match$http_if_modified_since$http_if_match$http_if_unmodified
 `
     : `    # --proxy-only: every request goes to farmgate, the URI exactly as the client sent it.
     location / {
+        # farmgate answers Range requests itself: nginx must not cut its answers again.
+        max_ranges 0;
         proxy_pass http://farmgate$request_uri;
     }
 `;

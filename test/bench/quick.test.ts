@@ -59,8 +59,8 @@ describe('npm run bench -- --quick', { timeout: 240_000 }, () => {
     assert.ok(markdown.includes(stdout.trim().split('\n').find((l) => l.startsWith('| 1 |'))!));
   });
 
-  it('has a row for every scenario, 1 to 8', () => {
-    for (const id of ['1', '2', '3', '4', '5', '6', '7', '8']) assert.ok(rows.some((r) => r.id === id), `no row for scenario ${id}`);
+  it('has a row for every scenario, 1 to 9', () => {
+    for (const id of ['1', '2', '3', '4', '5', '6', '7', '8', '9']) assert.ok(rows.some((r) => r.id === id), `no row for scenario ${id}`);
     for (const r of rows) assert.ok(r.result.length > 0, `empty result in ${r.id} ${r.case}`);
   });
 
@@ -117,6 +117,20 @@ describe('npm run bench -- --quick', { timeout: 240_000 }, () => {
     const all = rows.filter((r) => r.id === '8' && r.case.startsWith('a tag on every one'));
     assert.deepEqual(all.map((r) => r.values!.deleted), all.map((r) => r.values!.files));
     assert.equal(rows.filter((r) => r.id === '8' && r.scenario.startsWith('recording tags')).length, 3);
+  });
+
+  it('scenario 9: the nginx and Apache fronts against their static servers and nginx → farmgate', () => {
+    const s9 = rows.filter((r) => r.id === '9');
+    for (const target of ['nginx static', 'nginx front', 'nginx → farmgate', 'Apache static', 'Apache front']) {
+      const row = s9.find((r) => r.case.startsWith(target) && r.values?.rps !== undefined);
+      assert.ok(row, `no row for ${target}`);
+      assert.ok(row.values!.rps! > 100, `${target}: ${row.values!.rps} req/s`);
+      assert.ok(row.values!.ratio! > 0, `${target}: ratio ${row.values!.ratio}`);
+    }
+    for (const front of ['nginx front', 'Apache front']) {
+      const vs = s9.find((r) => r.case.startsWith(front) && r.case.includes('against nginx → farmgate'));
+      assert.ok(vs && vs.values!.ratio! > 0, `no comparison of ${front} with nginx → farmgate`);
+    }
   });
 
   it('scenario 7: peak RSS during scenario 1 and after the warm', () => {
