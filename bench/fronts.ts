@@ -152,7 +152,7 @@ map $http_cookie $farmgate_auth_cookie { "~*(^|;)\\s*(login-token|authorization)
         proxy_cache_lock on;
         proxy_pass http://farmgate$request_uri;
     }`;
-  const re = /    location \/ \{\n        proxy_pass http:\/\/farmgate\$request_uri;\n    \}/;
+  const re = /    location \/ \{\n(?:        [^\n]*\n)*?        proxy_pass http:\/\/farmgate\$request_uri;\n    \}/;
   if (!re.test(site)) throw new Error('addMicrocache: no plain "location /" in the site config');
   return head + site.replace(re, loc);
 }
