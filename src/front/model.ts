@@ -15,6 +15,7 @@ import type { Config } from '../config/index.js';
 import { compileFarm } from '../farms/farm.js';
 import { FILTER_KEYS, type FilterKey } from '../farms/filter.js';
 import type { Matcher, ValueRule } from '../farms/match.js';
+import { SET_BY_FARMGATE } from '../header-names.js';
 import { toPcre } from './pcre.js';
 
 export interface FrontRule {
@@ -59,6 +60,8 @@ export interface FrontModel {
   readonly tmpMarker: string;
   /** extension (lower case) → farmgate's default Content-Type for it */
   readonly types: Readonly<Record<string, string>>;
+  /** lower-case header names a hit never replays from `.h` (farmgate sets them itself) */
+  readonly notReplayed: readonly string[];
   readonly warnings: readonly string[];
 }
 
@@ -133,6 +136,7 @@ export function buildModel(config: Config, opts: { upstream?: string } = {}): Fr
     headerBytes: config.server.limits.headerBytes,
     tmpMarker: TMP_MARKER,
     types: defaultTypes(),
+    notReplayed: [...SET_BY_FARMGATE].sort(),
     warnings,
   };
 }

@@ -279,8 +279,8 @@ for (const kind of ['nginx', 'apache'] as const) {
       await fc.assert(fc.asyncProperty(arbReq, async (r) => check(r)), { numRuns: runs });
       const compared = ['no-farm', 'bad-path', 'internal', 'filtered', 'pass', 'cache'].reduce((n, v) => n + (seen.get(v) ?? 0), 0);
       if (process.env.FARMGATE_DIFF_STATS) console.log(kind, JSON.stringify([...seen]));
-      assert.ok(compared >= runs * 0.7, `only ${compared} of ${runs} compared: ${JSON.stringify([...seen])}`);
-      assert.ok((seen.get('cache') ?? 0) >= runs * 0.05, `few cacheable requests generated: ${JSON.stringify([...seen])}`);
+      assert.ok(compared >= runs * 0.5, `only ${compared} of ${runs} compared: ${JSON.stringify([...seen])}`);
+      assert.ok((seen.get('cache') ?? 0) >= runs * 0.02, `few cacheable requests generated: ${JSON.stringify([...seen])}`);
     });
   });
 }

@@ -16,7 +16,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { hasBinary, startNginx, type FrontServer } from '../../support/front-servers.js';
+import { hasBinary, startFront, type FrontServer } from '../../support/front-servers.js';
 import { oneFarmYaml, startFarmgate, type TestFarmgate } from '../helpers/farmgate.js';
 import { startRender, type TestRender } from '../helpers/render.js';
 
@@ -149,7 +149,10 @@ describe('a HIT is well-formed whatever cache.headers and the .h file hold', () 
     }));
     // As asset-share-commons lists them (check warns; serving ignores them).
     fg = await startFarmgate(oneFarmYaml(render.url, { headers: ['Content-Type', 'Content-Length', 'Transfer-Encoding', 'Connection', 'X-Cache'] }));
-    if (hasBinary('nginx')) nginx = await startNginx({ farmgatePort: new URL(fg.url).port ? Number(new URL(fg.url).port) : 80 });
+    if (hasBinary('nginx')) {
+      await fs.chmod(fg.dir, 0o755); // the front's workers read the docroot
+      nginx = await startFront('nginx', { config: fg.config, upstream: `127.0.0.1:${new URL(fg.url).port}` });
+    }
   });
   after(async () => {
     await nginx?.stop();

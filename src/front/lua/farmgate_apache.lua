@@ -108,10 +108,10 @@ local function header_plan(r, p, st)
     local text = f:read("a")
     f:close()
     local list = text and hitlib.parse_headers(text)
-    if list then plan = hitlib.plan_headers(list, p.type) or false end
+    if list then plan = hitlib.plan_headers(list, p.type, config.notReplayed) or false end
   elseif not r:stat(p.abs .. ".h", WANT) then
     -- no `.h`: farmgate serves the body with its default Content-Type
-    plan = hitlib.plan_headers({}, p.type) or false
+    plan = hitlib.plan_headers({}, p.type, config.notReplayed) or false
   end
   if plan then
     -- apr tables replace on assignment: a name stored twice is farmgate's to replay

@@ -67,27 +67,28 @@ function M.parse_headers(s)
   return out
 end
 
--- Stored headers the front never replays itself: it sets them (Content-Length, Accept-Ranges,
--- X-Cache), HTTP/1.1 owns them (hop-by-hop), or they describe another response. A `.h` holding
--- one is answered by farmgate.
-local NOT_REPLAYED = {
-  ["content-length"] = true, ["transfer-encoding"] = true, ["connection"] = true, ["keep-alive"] = true,
-  ["proxy-connection"] = true, ["proxy-authenticate"] = true, ["proxy-authorization"] = true, ["te"] = true,
-  ["trailer"] = true, ["upgrade"] = true, ["http2-settings"] = true, ["date"] = true, ["server"] = true,
-  ["x-cache"] = true, ["accept-ranges"] = true, ["content-range"] = true, ["status"] = true,
+-- Stored headers a web server writes itself, so that replaying them beside its own would not be
+-- what farmgate sends (farmgate replays a stored Date or Server as it is): a `.h` holding one is
+-- answered by farmgate.
+local SERVER_OWNS = {
+  ["date"] = true, ["server"] = true, ["accept-ranges"] = true, ["content-range"] = true, ["status"] = true,
 }
 
 --- Splits a parsed header list for a server: the three headers web servers derive from the file
 -- themselves (Content-Type, ETag, Last-Modified; each at most once), and the rest in order.
--- Returns nil when the list cannot be replayed exactly.
-function M.plan_headers(list, default_type)
+-- `skip` holds the names farmgate never replays (header-names.ts SET_BY_FARMGATE: framing,
+-- hop-by-hop, X-Cache): skipped here too. Returns nil when the list cannot be replayed exactly.
+function M.plan_headers(list, default_type, skip)
   local plan = { other = {} }
   for i = 1, #list, 2 do
     local name, value = list[i], list[i + 1]
     if find(name, "[^%w!#$%%&'*+.^_`|~-]") or name == "" then return nil end
     local l = lower(name)
-    if NOT_REPLAYED[l] then return nil end
-    if l == "content-type" or l == "etag" or l == "last-modified" then
+    if skip[l] then
+      -- farmgate leaves it out: so does the front
+    elseif SERVER_OWNS[l] then
+      return nil
+    elseif l == "content-type" or l == "etag" or l == "last-modified" then
       local key = l == "content-type" and "type" or l == "etag" and "etag" or "lm"
       if plan[key] then return nil end
       plan[key] = value

@@ -139,10 +139,10 @@ local function header_plan(p, ino, size, mtime_s, mtime_ns, ctime_s, ctime_ns)
   if text == nil then
     -- No `.h`: farmgate serves the body with its default Content-Type. One that exists but
     -- cannot be read is farmgate's to judge.
-    if C.statx(AT_FDCWD, p.abs .. ".h", 0, MASK, sx) ~= 0 then plan = hitlib.plan_headers({}, p.type) or false end
+    if C.statx(AT_FDCWD, p.abs .. ".h", 0, MASK, sx) ~= 0 then plan = hitlib.plan_headers({}, p.type, config.notReplayed) or false end
   else
     local list = hitlib.parse_headers(text)
-    if list then plan = hitlib.plan_headers(list, p.type) or false end
+    if list then plan = hitlib.plan_headers(list, p.type, config.notReplayed) or false end
   end
   if plan then
     -- repeated names become one ngx.header entry holding every value, in order
