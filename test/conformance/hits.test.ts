@@ -68,6 +68,8 @@ for (const kind of DEPLOYMENTS) {
             body: BODY,
           };
         }
+        // a tagged page: its `.h` carries the tags too (contract section 4a)
+        if (p === '/content/tagged.html') return { headers: { 'content-type': 'text/html', 'surrogate-key': 'product-1 "odd" nav' }, body: 'tagged' };
         return { headers: p.endsWith('.png') ? { 'content-type': 'image/png' } : {}, body: `${p} from the render` };
       });
       d = await startDeployment(kind, oneFarmYaml(render.url, { statfileslevel: 2, headers: STORED, statCheckIntervalMs: 60_000 }));
@@ -75,7 +77,7 @@ for (const kind of DEPLOYMENTS) {
       await fs.chmod(outside, 0o755);
       await fs.writeFile(path.join(outside, 'secret.html'), 'SECRET outside the docroot');
       // warm: one MISS each, so that the files are on disk
-      for (const p of ['/content/rich.html', '/content/plain.html', '/content/img/logo.png']) await ask(d.url, p);
+      for (const p of ['/content/rich.html', '/content/plain.html', '/content/img/logo.png', '/content/tagged.html']) await ask(d.url, p);
     });
     after(async () => {
       await d.close();
@@ -103,9 +105,11 @@ for (const kind of DEPLOYMENTS) {
     });
 
     it(kind === 'direct' ? 'HITs are counted by farmgate' : 'fresh HITs are answered by the front, without farmgate', async () => {
+      assert.match(await fs.readFile(path.join(d.docroot('site'), 'content/tagged.html.h'), 'utf8'), /"tags":\[/);
       const before = await farmgateHits(d);
-      for (let i = 0; i < 5; i++) assert.equal((await ask(d.url, '/content/rich.html')).headers['x-cache'], 'HIT');
-      assert.equal(await farmgateHits(d), before + (kind === 'direct' ? 5 : 0));
+      const pages = ['/content/rich.html', '/content/plain.html', '/content/img/logo.png', '/content/tagged.html'];
+      for (const p of pages) assert.equal((await ask(d.url, p)).headers['x-cache'], 'HIT', p);
+      assert.equal(await farmgateHits(d), before + (kind === 'direct' ? pages.length : 0));
     });
 
     it('HEAD: the same headers, no body', async () => {

@@ -34,8 +34,22 @@ local function json_string(s, pos)
   end
 end
 
+-- Skips a JSON string of any content (a cache tag): the position after it, or nil.
+local function skip_json_string(s, pos)
+  if byte(s, pos) ~= 34 then return nil end
+  local i = pos + 1
+  while true do
+    local j = find(s, '["\\]', i)
+    if not j then return nil end
+    if byte(s, j) == 34 then return j + 1 end
+    i = j + 2
+  end
+end
+
 --- The stored headers of a `.h` file's content: a flat list { name, value, name, value, ... }
--- (names as stored: lower case), or nil when it is not exactly farmgate's format.
+-- (names as stored: lower case), or nil when it is not exactly farmgate's format
+-- (cache/sidecars.ts encodeHeaders: `{"v":1,"headers":[...]}`, with `,"tags":[...]` before the
+-- closing brace when the file carries cache tags; the tags are not headers, and skipped).
 function M.parse_headers(s)
   local prefix = '{"v":1,"headers":['
   if sub(s, 1, #prefix) ~= prefix then return nil end
@@ -60,6 +74,21 @@ function M.parse_headers(s)
         break
       end
       if c ~= 44 then return nil end
+      pos = pos + 1
+    end
+  end
+  if sub(s, pos, pos + 8) == ',"tags":[' then
+    pos = pos + 9
+    if byte(s, pos) ~= 93 then
+      while true do
+        pos = skip_json_string(s, pos)
+        if not pos then return nil end
+        local c = byte(s, pos)
+        pos = pos + 1
+        if c == 93 then break end
+        if c ~= 44 then return nil end
+      end
+    else
       pos = pos + 1
     end
   end
