@@ -9,18 +9,23 @@ import { after, before, describe, it } from 'node:test';
 import { oneFarmYaml, rawRequest, startFarmgate, type TestFarmgate } from '../helpers/farmgate.js';
 import { sleep, startRender, type TestRender } from '../helpers/render.js';
 
-function trickle(url: string, head: string, everyMs: number): { closedAfter: Promise<number>; reply: () => string; stop: () => void } {
+function trickle(
+  url: string,
+  head: string,
+  everyMs: number,
+): { connected: Promise<void>; closedAfter: Promise<number>; reply: () => string; stop: () => void } {
   const u = new URL(url);
   const started = Date.now();
   let data = '';
   const socket = net.connect(Number(u.port), u.hostname);
   socket.on('data', (d) => (data += d));
   socket.on('error', () => {});
-  socket.write(head);
+  // Resolves once the partial head is written to the connected socket: the server holds it now.
+  const connected = new Promise<void>((resolve) => socket.write(head, () => resolve()));
   const timer = setInterval(() => socket.writable && socket.write('x'), everyMs);
   const closedAfter = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now() - started)));
   void closedAfter.then(() => clearInterval(timer));
-  return { closedAfter, reply: () => data, stop: () => (clearInterval(timer), socket.destroy()) };
+  return { connected, closedAfter, reply: () => data, stop: () => (clearInterval(timer), socket.destroy()) };
 }
 
 describe('slowloris', () => {
@@ -37,7 +42,7 @@ describe('slowloris', () => {
 
   it('partial headers are cut off after headersTimeoutMs while others are answered', async () => {
     const slow = Array.from({ length: 20 }, () => trickle(fg.url, 'GET /content/a.html HTTP/1.1\r\nHost: site.local\r\nX-Slow: ', 100));
-    await sleep(300);
+    await Promise.all(slow.map((s) => s.connected));
     const ok = await rawRequest(fg.url, '/content/a.html', { host: 'site.local' });
     assert.equal(ok.status, 200, 'other clients are answered meanwhile');
     const times = await Promise.race([Promise.all(slow.map((s) => s.closedAfter)), sleep(5000).then(() => undefined)]);
