@@ -21,7 +21,8 @@ import { compileFarm, type Farm } from '../../src/farms/farm.js';
 import { filterInput } from '../../src/farms/filter.js';
 import { decideRule } from '../../src/farms/match.js';
 import { compileAddressList } from '../../src/net/client-address.js';
-import { dispatcherFarms, evalFilter, evalGlobList, instantiate, vocabulary, type Decision, type DRequest, type Env, type Verdict } from './dispatcher-oracle.js';
+import { dispatcherFarms, evalFilter, evalGlobList, type Decision, type DRequest, type Env, type Verdict } from './dispatcher-oracle.js';
+import { instantiate, vocabulary } from './dispatcher-vocabulary.js';
 
 export interface SafetyReport {
   readonly requests: number;
