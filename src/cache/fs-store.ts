@@ -170,7 +170,15 @@ export class FsStore implements CacheStore {
   async #load(absPath: string, now: number): Promise<CachedFile | undefined> {
     let st;
     try {
-      st = await fs.stat(absPath);
+      st = await fs.lstat(absPath);
+      if (st.isSymbolicLink()) {
+        // "farmgate never reads … anything outside a docroot's real path, whether or not a
+        // symlink inside the docroot points elsewhere" (contract section 2): a cached file that
+        // is a symlink is followed only while its target stays inside the docroot; otherwise it
+        // counts as not cached (the fill that follows replaces the link, never its target).
+        if (!this.#dir.inside(await fs.realpath(absPath))) return undefined;
+        st = await fs.stat(absPath);
+      }
     } catch {
       return undefined;
     }

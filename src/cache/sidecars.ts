@@ -4,6 +4,7 @@
  * is an empty file whose mtime is the expiry (`enableTTL`), absent when the response named none.
  * The format is pure (encode/decode); the file-system part reads and writes both beside `P`.
  */
+import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { checkTags } from '../tags/journal.js';
@@ -56,9 +57,11 @@ export function decodeHeaders(text: string | undefined): [string, string][] {
 
 /** Reads both sidecars of the file at `absPath`. */
 export async function readSidecars(absPath: string): Promise<{ headers: [string, string][]; ttlExpiresMs: number | undefined }> {
+  // farmgate writes sidecars as plain files; one that is a symlink is not ours and is never
+  // followed (it could point outside the docroot): O_NOFOLLOW fails on it, lstat sees the link.
   const [text, ttl] = await Promise.all([
-    fs.readFile(absPath + HEADERS_SUFFIX, 'utf8').catch(() => undefined),
-    fs.stat(absPath + TTL_SUFFIX).then(msOf, () => undefined),
+    fs.readFile(absPath + HEADERS_SUFFIX, { encoding: 'utf8', flag: fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW }).catch(() => undefined),
+    fs.lstat(absPath + TTL_SUFFIX).then((st) => (st.isFile() ? msOf(st) : undefined), () => undefined),
   ]);
   return { headers: decodeHeaders(text), ttlExpiresMs: ttl };
 }
