@@ -61,7 +61,7 @@ export async function inspectDocument(docroot: string, docPath: string, statDirs
     else if (st?.isFile()) {
       const h = (await regular(realDir, base + HEADERS_SUFFIX)) ? await fs.readFile(path.join(realDir, base + HEADERS_SUFFIX), 'utf8').catch(() => undefined) : undefined;
       const ttl = await regular(realDir, base + TTL_SUFFIX);
-      file = { absPath, size: st.size, mtimeMs: msOf(st), headers: decodeHeaders(h), tags: decodeTags(h), ttlExpiresMs: ttl?.mtimeMs };
+      file = { absPath, size: st.size, mtimeMs: msOf(st), headers: decodeHeaders(h), tags: listedTags(decodeTags(h)), ttlExpiresMs: ttl?.mtimeMs };
     }
   }
   let stat: DocumentOnDisk['stat'];
@@ -74,4 +74,9 @@ export async function inspectDocument(docroot: string, docPath: string, statDirs
     }
   }
   return { absPath, file, other, stat };
+}
+
+/** The strings a `.h` lists as tags, for display (what makes a valid tag is tags/journal.ts's concern). */
+function listedTags(raw: unknown): readonly string[] {
+  return Array.isArray(raw) ? raw.filter((t): t is string => typeof t === 'string') : [];
 }

@@ -7,7 +7,6 @@
 import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { checkTags } from '../tags/journal.js';
 import { TMP_MARKER } from './doc-path.js';
 import { msOf } from './mtime.js';
 
@@ -26,16 +25,18 @@ export function encodeHeaders(headers: Headers, tags: readonly string[] = []): s
   return JSON.stringify(tags.length > 0 ? { v: HEADERS_FILE_VERSION, headers, tags } : { v: HEADERS_FILE_VERSION, headers });
 }
 
-/** `.h` content → the file's cache tags (none when absent, unreadable or not valid tags). */
-export function decodeTags(text: string | undefined): readonly string[] {
-  if (text === undefined) return [];
+/**
+ * `.h` content → the `tags` it lists, as written (none when absent or unreadable). The store only
+ * carries them; what makes a valid tag is the tags module's business (tags/journal.ts `checkTags`,
+ * applied where tags are trusted: the index rebuild), so `cache/` never imports `tags/`.
+ */
+export function decodeTags(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
   try {
     const parsed = JSON.parse(text) as { v?: unknown; tags?: unknown };
-    if (parsed.v !== HEADERS_FILE_VERSION || parsed.tags === undefined) return [];
-    const checked = checkTags(parsed.tags);
-    return checked.ok ? checked.value : [];
+    return parsed.v === HEADERS_FILE_VERSION ? parsed.tags : undefined;
   } catch {
-    return [];
+    return undefined;
   }
 }
 

@@ -8,9 +8,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { isInternalName } from '../cache/doc-path.js';
-import { decodeTags } from '../cache/sidecars.js';
 import { walkFiles } from '../cache/walk.js';
 import type { Farm } from '../farms/farm.js';
+import { storedTags } from './journal.js';
 import { readSavedIndex } from './tag-store.js';
 
 export const TAG_SAMPLE = 10;
@@ -97,7 +97,7 @@ async function tagsOnDisk(realDocroot: string, docPath: string): Promise<readonl
     if (!st.isFile()) return undefined;
     const dir = await fs.realpath(path.dirname(abs));
     if (dir !== realDocroot && !dir.startsWith(realDocroot + path.sep)) return undefined;
-    return decodeTags(await fs.readFile(abs + '.h', 'utf8'));
+    return storedTags(await fs.readFile(abs + '.h', 'utf8'));
   } catch {
     return undefined;
   }

@@ -16,6 +16,7 @@
  * outside the docroot.
  */
 import { handleProblem } from '../cache/doc-path.js';
+import { decodeTags } from '../cache/sidecars.js';
 import { MAX_TAGS_PER_FILE, tagProblem } from './parse.js';
 
 export const FORMAT_VERSION = 1;
@@ -91,6 +92,14 @@ export function checkDocPath(value: unknown): Decoded<string> {
   if (typeof value !== 'string' || value.length < 2 || value.endsWith('/')) return { ok: false, reason: 'expected a document path' };
   const problem = handleProblem(value);
   return problem ? { ok: false, reason: `${problem}: ${JSON.stringify(value.slice(0, 200))}` } : { ok: true, value };
+}
+
+/** The valid tags a cached file's `.h` lists (cache/sidecars.ts decodeTags); none when they are not valid. */
+export function storedTags(hText: string | undefined): readonly string[] {
+  const raw = decodeTags(hText);
+  if (raw === undefined) return [];
+  const checked = checkTags(raw);
+  return checked.ok ? checked.value : [];
 }
 
 /** The tags of one file as stored: each one a valid tag, at most MAX_TAGS_PER_FILE. */

@@ -26,10 +26,10 @@
  * has no built-in SQLite).
  */
 import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { isInternalName } from '../cache/doc-path.js';
-import { decodeTags } from '../cache/sidecars.js';
 import { walkFiles } from '../cache/walk.js';
 import type { Logger } from '../logger.js';
 import { TagFences } from './fences.js';
@@ -41,6 +41,7 @@ import {
   encodeSnapshotEntry,
   encodeSnapshotHeader,
   type JournalOp,
+  storedTags,
 } from './journal.js';
 import { TagIndex, type IndexStats } from './tag-index.js';
 
@@ -156,8 +157,13 @@ export class TagStore {
     this.#sinceRebuild?.push(op);
     if (!this.dir) return;
     if (this.#closed) {
-      // A store finishing during shutdown: the saved index no longer matches the docroot.
-      void fs.rm(path.join(this.dir, CLEAN), { force: true }).catch(() => undefined);
+      // A store finishing during shutdown: the saved index no longer matches the docroot. The
+      // marker goes at once (synchronously), so nothing can read it as clean after this call.
+      try {
+        rmSync(path.join(this.dir, CLEAN), { force: true });
+      } catch {
+        /* the next start finds no valid journal either way */
+      }
       return;
     }
     if (this.#failed) return;
@@ -375,7 +381,7 @@ export class TagStore {
       if (isInternalName(docPath)) continue;
       const task = fs.readFile(abs + '.h', 'utf8').then(
         (text) => {
-          const tags = decodeTags(text);
+          const tags = storedTags(text);
           if (tags.length > 0) fresh.set(docPath, tags);
         },
         () => undefined,

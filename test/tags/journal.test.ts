@@ -1,8 +1,8 @@
 /** The on-disk records: round trips, and every record that could name a file outside the docroot refused. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeOp, decodeSnapshotEntry, decodeSnapshotHeader, encodeOp, encodeSnapshotEntry, encodeSnapshotHeader } from '../../src/tags/journal.js';
-import { decodeTags as sidecarTags, encodeHeaders } from '../../src/cache/sidecars.js';
+import { decodeOp, decodeSnapshotEntry, decodeSnapshotHeader, encodeOp, encodeSnapshotEntry, encodeSnapshotHeader, storedTags } from '../../src/tags/journal.js';
+import { encodeHeaders } from '../../src/cache/sidecars.js';
 
 describe('tag journal records', () => {
   it('round-trips every operation, tags with quotes, brackets and non-ASCII included', () => {
@@ -41,14 +41,14 @@ describe('tag journal records', () => {
 
   it('a .h sidecar carries the tags (and no tags key for an untagged file)', () => {
     assert.equal(encodeHeaders([['Content-Type', 'text/html']]), '{"v":1,"headers":[["Content-Type","text/html"]]}');
-    assert.deepEqual(sidecarTags(encodeHeaders([], ['a', 'b'])), ['a', 'b']);
+    assert.deepEqual(storedTags(encodeHeaders([], ['a', 'b'])), ['a', 'b']);
   });
 
   it('reads tags from a .h sidecar, and nothing from an old or broken one', () => {
-    assert.deepEqual(sidecarTags(JSON.stringify({ v: 1, headers: [['Content-Type', 'text/html']], tags: ['a', 'b'] })), ['a', 'b']);
-    assert.deepEqual(sidecarTags(JSON.stringify({ v: 1, headers: [] })), []);
-    assert.deepEqual(sidecarTags(JSON.stringify({ v: 2, tags: ['a'] })), []);
-    assert.deepEqual(sidecarTags(JSON.stringify({ v: 1, tags: ['a b'] })), []);
-    assert.deepEqual(sidecarTags('not json'), []);
+    assert.deepEqual(storedTags(JSON.stringify({ v: 1, headers: [['Content-Type', 'text/html']], tags: ['a', 'b'] })), ['a', 'b']);
+    assert.deepEqual(storedTags(JSON.stringify({ v: 1, headers: [] })), []);
+    assert.deepEqual(storedTags(JSON.stringify({ v: 2, tags: ['a'] })), []);
+    assert.deepEqual(storedTags(JSON.stringify({ v: 1, tags: ['a b'] })), []);
+    assert.deepEqual(storedTags('not json'), []);
   });
 });
