@@ -125,10 +125,11 @@ export function apacheSite(model: FrontModel, o: ApacheOptions): string {
     .join('\n');
   return `${header(o, 'farmgate front for Apache httpd 2.4: the virtual host (Include it from the main config).')}
 ${hits ? `# The Lua code: the route decision (farmgate_route.lua), the hit (farmgate_apache.lua), the rules
-# generated from farmgate's config (farmgate_config.lua). One Lua state per thread, code loaded
-# once (no stat of the script per request).
+# generated from farmgate's config (farmgate_config.lua). Up to 4 Lua states per child process,
+# shared by its threads (each learns the routes it sees: fewer states learn them sooner than one
+# per thread); the code is loaded once (no stat of the script per request).
 LuaPackagePath "${d}/lua/?.lua"
-LuaScope thread
+LuaScope server 1 4
 LuaCodeCache forever
 ` : ''}
 <VirtualHost ${vhostAddress(o.listen)}>

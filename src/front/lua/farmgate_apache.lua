@@ -10,7 +10,7 @@
 -- Last-Modified, which mod_mime and the default handler would derive from the file, to the
 -- request environment, from which the generated `Header` directives set them last.
 -- Per hit: the `stat` calls farmgate's own decision needs (the file, the nearest `.stat`, `.ttl`
--- with enableTTL); the route of a request line is memoised per Lua state (one per thread), the
+-- with enableTTL); the route of a request line is memoised per Lua state (a few per child), the
 -- parsed `.h` per file identity, a folder's "no symlink" check for statCheckIntervalMs. `.stat`
 -- times are never cached: flushes arriving through propagation never pass through here.
 
@@ -25,7 +25,7 @@ local PROXYREQ_REVERSE = apache2.PROXYREQ_REVERSE or 2
 
 -- apr_stat wanted bits: LINK (lstat), MTIME, CTIME, SIZE, TYPE; file types REG, DIR
 local WANT_LINK = 0x1 + 0x10 + 0x20 + 0x100 + 0x8000
-local WANT = 0x10 + 0x20 + 0x100 + 0x8000
+local WANT_MTIME = 0x10
 local REG, DIR = 1, 2
 local UPSTREAM = "proxy:http://" .. config.upstream
 local MAX_ENTRIES = 10000
@@ -109,7 +109,7 @@ local function header_plan(r, p, st)
     f:close()
     local list = text and hitlib.parse_headers(text)
     if list then plan = hitlib.plan_headers(list, p.type, config.notReplayed) or false end
-  elseif not r:stat(p.abs .. ".h", WANT) then
+  elseif not r:stat(p.abs .. ".h", WANT_MTIME) then
     -- no `.h`: farmgate serves the body with its default Content-Type
     plan = hitlib.plan_headers({}, p.type, config.notReplayed) or false
   end
@@ -165,7 +165,7 @@ local function try_hit(r, uri)
   local stat_ms
   local stats = p.stats
   for i = 1, #stats do
-    local s = r:stat(stats[i], WANT)
+    local s = r:stat(stats[i], WANT_MTIME)
     if s then
       stat_ms = ms(s.mtime)
       break
@@ -173,7 +173,7 @@ local function try_hit(r, uri)
   end
   local ttl_ms
   if p.ttl then
-    local s = r:stat(p.ttl, WANT)
+    local s = r:stat(p.ttl, WANT_MTIME)
     if s then ttl_ms = ms(s.mtime) end
   end
   if route.freshness(file_ms, stat_ms, p.invalidates, farm.gracePeriodMs, ttl_ms, now) ~= "fresh" then return nil end
