@@ -143,6 +143,9 @@ ${hits ? `    # ---- the decision: one Lua hook, before Apache decodes the URL
     # anything else is proxied to farmgate with the URL as the client sent it.
     DocumentRoot "/"
     AllowEncodedSlashes NoDecode
+    # farmgate answers 431 for request headers over server.limits.headerBytes itself; let such
+    # requests through to it instead of Apache's own 400.
+    LimitRequestFieldSize ${Math.max(8190, model.headerBytes * 2)}
     LuaHookPreTranslateName "${d}/lua/farmgate_apache.lua" farmgate_pre_translate
 ${docroots}
 

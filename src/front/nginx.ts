@@ -107,6 +107,13 @@ map "$http_if_none_match$http_if_modified_since$http_if_match$http_if_unmodified
     ""      "";
     default 1;
 }
+
+# Something rare on the request, which the Lua then looks at: a conditional header,
+# Authorization, Range. One variable for the common case instead of seven.
+map "$farmgate_conditional$http_authorization$http_range" $farmgate_special {
+    ""      "";
+    default 1;
+}
 `;
   const hitSettings = `
     # ---- hits: nginx sends the cached file itself
@@ -127,7 +134,7 @@ map "$http_if_none_match$http_if_modified_since$http_if_match$http_if_unmodified
     location ~ ^ {${decide}
         # A fresh HIT: the file to send, with the stored headers set; "" otherwise.
         set_by_lua $farmgate_file 'return farmgate_hit()' $request_method $http_host $request_uri
-            $farmgate_conditional $http_authorization $http_cookie $http_range $request_length;
+            $farmgate_special $http_cookie $request_length;
         if ($farmgate_file = "") {
             # (declares the two variables add_header reads below; set by the Lua on hits)
             set $farmgate_etag "";
@@ -135,6 +142,7 @@ map "$http_if_none_match$http_if_modified_since$http_if_match$http_if_unmodified
             return 418;
         }
         alias $farmgate_file;
+        add_header X-Cache HIT;
         add_header ETag $farmgate_etag;
         add_header Last-Modified $farmgate_last_modified;
         # 418: not a hit. 403/404/500: the file went away (a flush) or changed between the

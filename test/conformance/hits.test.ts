@@ -234,6 +234,13 @@ for (const kind of DEPLOYMENTS) {
       assert.equal(front.body, direct.body);
     });
 
+    it('headers over server.limits.headerBytes and URLs over urlBytes get farmgate\'s 431 and 414, not a HIT', async () => {
+      const big = await ask(d.url, '/content/rich.html', { cookie: `a=${'x'.repeat(17 * 1024)}` });
+      assert.equal(big.status, 431);
+      const long = await ask(d.url, `/content/${'a'.repeat(4100)}.html`);
+      assert.equal(long.status, 414);
+    });
+
     it('a request the front cannot decide exactly (non-ASCII path) is answered by farmgate', async () => {
       const p = '/content/%C3%BCber.html';
       const miss = await rawRequest(d.url, p, { host: HOST });

@@ -2,7 +2,7 @@
 -- itself. Called from `set_by_lua` in the generated farmgate.conf (no coroutine, no yield):
 --
 --   set_by_lua $farmgate_file 'return farmgate_hit()' $request_method $http_host $request_uri
---       $farmgate_conditional $http_authorization $http_cookie $http_range $request_length;
+--       $farmgate_special $http_cookie $request_length;
 --
 -- It returns the file to send (the location's `alias`) after setting the replayed headers, or ""
 -- and the request goes to farmgate (@farmgate). Per hit it costs the `stat` calls farmgate's own
@@ -173,9 +173,17 @@ end
 
 local function hit()
   local a = ngx.arg
-  local method, host, uri = a[1], a[2], a[3]
-  -- conditional requests, and requests whose headers come near farmgate's limit: farmgate's
-  if a[4] or uri == nil or #uri > config.urlBytes or tonumber(a[8] or 0) > config.headerBytes - 1024 then return "" end
+  local method, host, uri, special, cookie = a[1], a[2], a[3], a[4], a[5]
+  -- a long URL or a header block near farmgate's limits: farmgate answers (414, 431)
+  if uri == nil or #uri > config.urlBytes or tonumber(a[6]) > config.headerBytes - 1024 then return "" end
+  -- $farmgate_special: something rare is on the request (nginx.ts): a conditional header
+  -- (farmgate's to answer), Authorization, Range
+  local authorization, range
+  if special then
+    local var = ngx.var
+    if var.farmgate_conditional ~= "" then return "" end
+    authorization, range = var.http_authorization, var.http_range
+  end
   local key = method .. " " .. (host or "") .. " " .. uri
   local p = routes[key]
   if p == nil then
@@ -184,8 +192,7 @@ local function hit()
   end
   if not p then return "" end
   local farm = p.farm
-  if not farm.allowAuthorized and (a[5] or (a[6] and route.has_auth_cookie(a[6]))) then return "" end
-  local range = a[7]
+  if not farm.allowAuthorized and (authorization or (cookie and route.has_auth_cookie(cookie))) then return "" end
   if range and method ~= "GET" then return "" end
   local now = floor(ngx.now() * 1000 + 0.5)
   if not folders_ok(p.dirs, now, farm.statCheckIntervalMs) then return "" end
@@ -211,6 +218,8 @@ local function hit()
 
   local plan = header_plan(p, ino, size, mtime_s, mtime_ns, ctime_s, ctime_ns)
   if not plan then return "" end
+  -- X-Cache: HIT is the location's add_header; ETag and Last-Modified are add_header of these
+  -- variables (an unset one removes the header nginx would derive from the file)
   local header = ngx.header
   header["Content-Type"] = plan.type
   local other = plan.other
@@ -218,10 +227,8 @@ local function hit()
     local h = other[i]
     header[h[1]] = h[2]
   end
-  header["X-Cache"] = "HIT"
-  local var = ngx.var
-  var.farmgate_etag = plan.etag or ""
-  var.farmgate_last_modified = plan.lm or ""
+  if plan.etag then ngx.var.farmgate_etag = plan.etag end
+  if plan.lm then ngx.var.farmgate_last_modified = plan.lm end
   return p.abs
 end
 
