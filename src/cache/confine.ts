@@ -4,7 +4,7 @@
  * docroot points elsewhere". Each folder is resolved with realpath before use; a folder whose real
  * path leaves the docroot is treated as absent.
  */
-import { mkdirSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { joinDocroot } from './doc-path.js';
@@ -58,9 +58,52 @@ export class Confinement {
 
   /**
    * `safeDir` without the thread-pool round trip, for the flush and fill paths (fs-store.ts says
-   * why they are synchronous): one realpath(3) call.
+   * why they are synchronous). A folder whose every component below the docroot is a real folder
+   * (lstat: not a symlink) is inside it: one lstat per level, where realpath(3) resolves every
+   * component of the whole path (~3x the time, measured). A symlink on the way (allowed when it
+   * points inside) is settled by realpath. The docroot's own path is taken as resolved at start
+   * when it is its real path; otherwise every check uses realpath.
+   *
+   * Folders found real are trusted for the rest of the event-loop turn (a flush's list, deletes
+   * and `.stat` touches check the same chain of folders: one lstat per level instead of one per
+   * level per step), unless the store renames or deletes a folder meanwhile (`forgetVerified`).
+   * So the window in which another process could swap a checked folder for a symlink is one turn
+   * of the loop, not one step.
    */
   safeDirSync(absDir: string): string | undefined {
+    if (absDir === this.docroot) return this.docroot === this.realDocroot || this.#realInside(absDir) ? absDir : undefined;
+    if (this.#verified.has(absDir)) return absDir;
+    if (this.docroot !== this.realDocroot || !absDir.startsWith(this.docroot + path.sep)) return this.#realInside(absDir);
+    for (let i = absDir.indexOf(path.sep, this.docroot.length + 1); ; i = absDir.indexOf(path.sep, i + 1)) {
+      const prefix = i < 0 ? absDir : absDir.slice(0, i);
+      if (i >= 0 && this.#verified.has(prefix)) continue;
+      let st;
+      try {
+        st = lstatSync(prefix, { throwIfNoEntry: false });
+      } catch {
+        return undefined; // ENOTDIR: a file on the way
+      }
+      if (!st) return undefined;
+      if (st.isSymbolicLink()) return this.#realInside(absDir);
+      if (!st.isDirectory()) return undefined;
+      this.#trust(prefix);
+      if (i < 0) return absDir;
+    }
+  }
+
+  /** The store renamed or deleted a folder: nothing checked before is trusted any more. */
+  forgetVerified(): void {
+    this.#verified.clear();
+  }
+
+  readonly #verified = new Set<string>();
+
+  #trust(folder: string): void {
+    if (this.#verified.size === 0) setImmediate(() => this.#verified.clear()).unref();
+    this.#verified.add(folder);
+  }
+
+  #realInside(absDir: string): string | undefined {
     try {
       const real = realpathSync.native(absDir);
       return this.inside(real) ? real : undefined;

@@ -395,6 +395,7 @@ export class FsStore implements CacheStore {
     let removed: true | string = true;
     if (st.isDirectory()) {
       removed = tempName(absPath);
+      this.#dir.forgetVerified();
       try {
         renameSync(absPath, removed);
       } catch (err) {

@@ -6,12 +6,18 @@
 import type { IncomingMessage } from 'node:http';
 import { AppError } from '../errors.js';
 
+const EMPTY = Buffer.alloc(0);
+
 export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs = 30_000): Promise<Buffer> {
   const tooLarge = (n: number | string) =>
     new AppError('FG_FLUSH_BODY_TOO_LARGE', `flush body too large: ${n} bytes (limit ${maxBytes})`);
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) return Promise.reject(tooLarge(declared));
-  if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
+  // No Content-Length (or 0) and no Transfer-Encoding: the request has no body (RFC 9112 §6.3),
+  // nothing to wait for and no timer to arm (what unread remains is dumped by node).
+  if (req.readableEnded || ((declared === 0 || req.headers['content-length'] === undefined) && req.headers['transfer-encoding'] === undefined)) {
+    return Promise.resolve(EMPTY);
+  }
 
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];

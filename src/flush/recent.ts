@@ -23,7 +23,10 @@ export interface NotRun {
 }
 
 export class RecentFlushes {
-  /** Newest first; each line with its arrival number, so the two rings merge in arrival order. */
+  /**
+   * Oldest first (appended: a burst of flushes records thousands a second), each line with its
+   * arrival number, so the two rings merge in arrival order; trimmed to capacity in batches.
+   */
   readonly #items: [number, RecentFlush][] = [];
   readonly #refused: [number, RecentFlush][] = [];
   #seq = 0;
@@ -36,9 +39,9 @@ export class RecentFlushes {
   record(item: RecentFlush): void {
     const refused = item.outcome === 'refused';
     const ring = refused ? this.#refused : this.#items;
-    ring.unshift([++this.#seq, item]);
+    ring.push([++this.#seq, item]);
     const max = refused ? this.refusedCapacity : this.capacity;
-    if (ring.length > max) ring.length = max;
+    if (ring.length >= 2 * max) ring.splice(0, ring.length - max);
   }
 
   /** A request refused before any flush ran (the flush endpoint, the invalidation API, webhooks). */
@@ -62,16 +65,23 @@ export class RecentFlushes {
     });
   }
 
-  /** Newest first, both rings merged. */
+  /** Newest first, both rings merged, at most capacity + refusedCapacity lines. */
   list(): RecentFlush[] {
     const out: RecentFlush[] = [];
-    let i = 0;
-    let j = 0;
-    while (i < this.#items.length || j < this.#refused.length) {
-      const a = this.#items[i];
-      const b = this.#refused[j];
-      if (b === undefined || (a !== undefined && a[0] > b[0])) out.push(this.#items[i++]![1]);
-      else out.push(this.#refused[j++]![1]);
+    let i = this.#items.length - 1;
+    let j = this.#refused.length - 1;
+    const iEnd = Math.max(-1, this.#items.length - 1 - this.capacity);
+    const jEnd = Math.max(-1, this.#refused.length - 1 - this.refusedCapacity);
+    while (i > iEnd || j > jEnd) {
+      const a = i > iEnd ? this.#items[i] : undefined;
+      const b = j > jEnd ? this.#refused[j] : undefined;
+      if (b === undefined || (a !== undefined && a[0] > b[0])) {
+        out.push(a![1]);
+        i--;
+      } else {
+        out.push(b[1]);
+        j--;
+      }
     }
     return out;
   }
