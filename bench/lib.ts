@@ -313,9 +313,18 @@ export interface Farmgate {
   stop(): Promise<void>;
 }
 
-/** `node CLI serve --config FILE` (CLI: the compiled dist/cli/index.js) as a child, listening on `port`. */
+/**
+ * The node flags the `farmgate` command runs with: those on the CLI's `#!/usr/bin/env -S node …`
+ * line (src/cli/index.ts), so the benchmark measures farmgate as the command starts it.
+ */
+export function cliNodeArgs(cli: string): string[] {
+  const first = readFileSync(cli, 'utf8').split('\n', 1)[0] ?? '';
+  return /^#!\S*env -S node((?: --\S+)*)\s*$/.exec(first)?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
+}
+
+/** `node [the CLI's flags] CLI serve --config FILE` (CLI: the compiled dist/cli/index.js) as a child, listening on `port`. */
 export async function startFarmgate(cli: string, configFile: string, port: number, opts: { logLevel?: string; logFile: string; nodeArgs?: string[] }): Promise<Farmgate> {
-  const proc = startProc(process.execPath, [...(opts.nodeArgs ?? []), cli, 'serve', '--config', configFile], {
+  const proc = startProc(process.execPath, [...cliNodeArgs(cli), ...(opts.nodeArgs ?? []), cli, 'serve', '--config', configFile], {
     env: { ...process.env, FARMGATE_LOG_LEVEL: opts.logLevel ?? 'warn' },
     logFile: opts.logFile,
   });

@@ -88,7 +88,8 @@ export async function runBench(opts: { quick: boolean; only?: Set<string>; build
   const log = opts.log ?? ((m: string) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${m}\n`));
   const tools = findTools();
   const machine = machineLine(tools);
-  const cli = opts.build === false ? path.join(repoRoot, 'dist/cli/index.js') : buildFarmgate(log);
+  // FARMGATE_BENCH_CLI: another build to measure (an older tree, for a before/after in one sitting).
+  const cli = process.env.FARMGATE_BENCH_CLI ?? (opts.build === false ? path.join(repoRoot, 'dist/cli/index.js') : buildFarmgate(log));
   const w = new World({ quick: opts.quick, tools, cli, log, ...(opts.only ? { only: opts.only } : {}) });
   const want = (id: string) => !opts.only || opts.only.has(id);
   const rows: Row[] = [];

@@ -108,7 +108,9 @@ process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
 start(process.execPath, [path.join(root, 'scripts/sample-render.mjs')], 'sample render', { PORT: renderPort });
-start(process.execPath, [cli, 'serve', '--config', configFile], 'farmgate');
+// The node flags of the `farmgate` command: its `#!/usr/bin/env -S node …` line (src/cli/index.ts).
+const nodeFlags = (/^#!\S*env -S node((?: --\S+)*)\s*$/.exec(fs.readFileSync(cli, 'utf8').split('\n', 1)[0])?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
+start(process.execPath, [...nodeFlags, cli, 'serve', '--config', configFile], 'farmgate');
 
 const [renderUp, farmgateUp] = await Promise.all([waitForPort(address(renderPort)), waitForPort(ports[1].at)]);
 if (!stopping && renderUp && farmgateUp) {

@@ -1,7 +1,8 @@
 /**
  * Summarises a V8 .cpuprofile (node --cpu-prof): self time per function (top N) and the total
  * time spent under chosen functions (inclusive), so a profile can be read without DevTools.
- *   node bench/tools/cpuprofile-top.mjs FILE.cpuprofile [N=30] [--under name1,name2,...]
+ *   node bench/tools/cpuprofile-top.mjs FILE.cpuprofile [N=30] [--under name1,name2,...] [--last SECONDS]
+ * (--last: only the samples of the profile's last SECONDS, e.g. the flushes after a warm-up).
  */
 import { readFileSync } from 'node:fs';
 
@@ -11,9 +12,11 @@ if (!file) {
   console.error('usage: cpuprofile-top.mjs FILE.cpuprofile [N] [--under fn1,fn2]');
   process.exit(2);
 }
-const top = Number(args.find((a, i) => i > 0 && /^\d+$/.test(a)) ?? 30);
+const top = Number(args.find((a, i) => i > 0 && /^\d+$/.test(a) && args[i - 1] !== '--last') ?? 30);
 const underIdx = args.indexOf('--under');
 const under = underIdx >= 0 ? args[underIdx + 1].split(',') : [];
+const lastIdx = args.indexOf('--last');
+const lastUs = lastIdx >= 0 ? Number(args[lastIdx + 1]) * 1e6 : Infinity;
 
 const prof = JSON.parse(readFileSync(file, 'utf8'));
 const byId = new Map(prof.nodes.map((n) => [n.id, n]));
@@ -21,7 +24,11 @@ const parent = new Map();
 for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 // Sample i lasted timeDeltas[i + 1] (V8's convention: the delta before the next sample).
 const selfUs = new Map();
+const from = prof.endTime - lastUs;
+let t = prof.startTime;
 for (let i = 0; i < prof.samples.length; i++) {
+  t += prof.timeDeltas[i] ?? 0;
+  if (t < from) continue;
   const id = prof.samples[i];
   const dt = prof.timeDeltas[i + 1] ?? 0;
   selfUs.set(id, (selfUs.get(id) ?? 0) + dt);

@@ -46,8 +46,16 @@ const cpuMs = (pid: number) => {
 };
 const fg = await startFarmgate(cli, file, port, { logFile: path.join(dir, 'farmgate.log'), nodeArgs: (process.env.FARMGATE_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean) });
 try {
+  // Start-up work on a new docroot (the tag index rebuilt from the sidecars, the temporary-file
+  // sweep) walks every file: wait until it is done, or the first flushes share the CPU with it.
+  for (let last = cpuMs(fg.proc.pid); ; ) {
+    await new Promise((r) => setTimeout(r, 500));
+    const now = cpuMs(fg.proc.pid);
+    if (now - last < 50) break;
+    last = now;
+  }
   const flush = (agent: http.Agent, i: number) => {
-    const handle = page(((i * 37) % folders) * 100 + (i % Math.min(100, files)));
+    const handle = page((process.env.FLUSH_ONE_FOLDER ? 0 : ((i * 37) % folders) * 100) + (i % Math.min(100, files)));
     return timedRequest(agent, port, '/dispatcher/invalidate.cache', { 'cq-action': process.env.FLUSH_ACTION ?? 'Activate', 'cq-handle': handle, 'cq-path': handle });
   };
   const one = new http.Agent({ keepAlive: true, maxSockets: 1 });

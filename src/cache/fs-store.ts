@@ -37,6 +37,9 @@ export interface FsStoreOptions {
 /** Files whose deletes (with sidecars) are in flight at once within one folder. */
 const REMOVE_BATCH = 32;
 
+/** Files larger than this are renamed aside and deleted off the event loop (see #removeNow). */
+const SYNC_UNLINK_MAX_BYTES = 256 * 1024;
+
 /** Errors that say the disk, not the request, is the problem. */
 const DISK_FAULTS = new Set(['EROFS', 'ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EIO']);
 
@@ -407,7 +410,11 @@ export class FsStore implements CacheStore {
       this.#stats.forget(absPath + path.sep, true);
     } else {
       try {
-        unlinkSync(absPath);
+        // Freeing a large file's blocks takes long (300 MB: ~100 ms measured here, with the
+        // `discard` mount option): it is renamed aside at once and deleted on the thread pool,
+        // never on the event loop. A cached page is unlinked here and now.
+        if (st.size > SYNC_UNLINK_MAX_BYTES) renameSync(absPath, (removed = tempName(absPath)));
+        else unlinkSync(absPath);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
         throw err;

@@ -129,6 +129,17 @@ describe('FsStore on disk', () => {
     }
   });
 
+  it('a large file is deleted off the event loop: gone at once, nothing left once remove() resolved', async () => {
+    const big = Buffer.alloc(1024 * 1024, 7);
+    const w = store.beginWrite('/content/video.mp4', clock - 10);
+    w.write(big);
+    assert.equal(await w.commit({ headers: [], ttlExpiresMs: undefined }), true);
+    assert.equal(await store.remove('/content/video.mp4', { withSidecars: true }), true);
+    const left = (await fs.readdir(path.join(store.docroot, 'content'))).filter((n) => n.includes('video') || n.startsWith('.fgtmp'));
+    assert.deepEqual(left, []);
+    assert.equal(await store.lookup('/content/video.mp4', 0), undefined);
+  });
+
   it('never follows a symlink out of the docroot', async () => {
     const outside = path.join(dir, 'outside');
     await fs.mkdir(outside);
