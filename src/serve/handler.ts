@@ -19,7 +19,7 @@ import { fill, InFlight, sendShared, type FillResult } from './fill.js';
 import { tagHeaderPolicy } from '../tags/headers.js';
 import { clientResponseHeaders, renderRequestHeaders } from './headers.js';
 import type { RefetchResult } from '../flush/types.js';
-import { isAuthorized, refusalOf, routeInFarm, routeRequest, type FreshnessRule, type Route } from './route.js';
+import { isAuthorized, refusalOf, routeInFarm, routeRequest, type Route } from './route.js';
 import { sendCached, sendError, toAppError, X_CACHE, type CacheStatus } from './send.js';
 
 export interface ServeDeps {
@@ -87,7 +87,7 @@ export function createServeHandler(deps: ServeDeps) {
         return sendCached(res, entry, 'HIT');
       }
       const refetching = inFlight.get(cache, docPath);
-      if (refetching && refetching.startedAt > invalidatedAt(cache, rule, docPath, statMtime)) {
+      if (refetching && refetching.startedAt > invalidatedAt(cache, rule.invalidates, docPath, statMtime)) {
         log.cache = 'STALE';
         return sendCached(res, entry, 'STALE');
       }
@@ -103,7 +103,7 @@ export function createServeHandler(deps: ServeDeps) {
       let statMtime = cache.peekStat(stats, interval);
       if (statMtime === 'check') statMtime = await cache.readStat(stats, interval);
       pending = inFlight.get(cache, docPath);
-      if (pending && pending.startedAt <= invalidatedAt(cache, rule, docPath, statMtime)) pending = undefined;
+      if (pending && pending.startedAt <= invalidatedAt(cache, rule.invalidates, docPath, statMtime)) pending = undefined;
     }
     if (pending) {
       const outcome = await pending.outcome;
@@ -259,8 +259,16 @@ export function createServeHandler(deps: ServeDeps) {
     const cacheable = route.verdict === 'filtered' ? route.cacheable : route.verdict === 'pass' ? { ok: false as const, reason: route.reason } : { ok: true as const };
     if (!cacheable.ok) return { uri, ok: false, error: `not cacheable: ${cacheable.reason}` };
     const docPath = route.docPath;
-    const pending = inFlight.get(rt.cacheFor(farm), docPath);
+    const cache = rt.cacheFor(farm);
+    const pending = inFlight.get(cache, docPath);
     if (pending) await pending.outcome;
+    // The flush that ordered this refetch deleted (fenced) the page and touched its `.stat` a
+    // moment ago, maybe in this very millisecond: a render stamped with that millisecond would be
+    // refused by the fence, or stored already stale (equal times count as older). It starts in the
+    // next one. (Never stamped later than it really starts: a flush landing meanwhile must win.)
+    const c = farm.config.cache;
+    const statMtime = await cache.readStat(cache.statLookup(docPath, c.statfileslevel), c.statCheckIntervalMs);
+    await clockPast(now, invalidatedAt(cache, farm.invalidates(docPath), docPath, statMtime));
     const r = await runFill(rt, farm, docPath, uri, undefined, undefined, undefined, '127.0.0.1', true);
     if (r.outcome.kind === 'stored') return { uri, ok: true, status: r.status };
     if (r.outcome.kind === 'error') return { uri, ok: false, status: r.status, error: r.outcome.error.message };
@@ -276,9 +284,17 @@ function canonicalHost(farm: Farm): string {
 }
 
 /**
+ * Resolves once the clock reads later than `t` (at most a millisecond on a real clock). A clock
+ * that stands still (a test's manual clock) is waited for 50 ms at most; the store then decides.
+ */
+async function clockPast(now: () => number, t: number): Promise<void> {
+  for (let i = 0; now() <= t && i < 50; i++) await new Promise((r) => setTimeout(r, 1));
+}
+
+/**
  * When this document was last invalidated: deleted by a flush, or (when `cache.invalidate`
  * allows it) its nearest `.stat` touched. 0 when never.
  */
-function invalidatedAt(cache: CacheStore, rule: FreshnessRule, docPath: string, statMtime: number | undefined): number {
-  return Math.max(cache.lastDeleted(docPath), rule.invalidates ? (statMtime ?? 0) : 0);
+function invalidatedAt(cache: CacheStore, invalidates: boolean, docPath: string, statMtime: number | undefined): number {
+  return Math.max(cache.lastDeleted(docPath), invalidates ? (statMtime ?? 0) : 0);
 }

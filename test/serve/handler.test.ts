@@ -188,6 +188,25 @@ describe('serve handler', () => {
     render.route('/content/gone.html', { status: 404, body: 'not found' });
     assert.deepEqual(await serve.refetch(rt, farm, '/content/gone.html'), { uri: '/content/gone.html', ok: false, status: 404, error: 'render answered 404; not stored' });
   });
+
+  it('a refetch ordered by a flush starts after the flush, to the millisecond: never refused by its fence, never stored stale', async () => {
+    const { serve, rt, store, render, clock, start } = await setup();
+    const farm = rt.farms[0]!;
+    store.put('/content/f.html', 'old', clock.now() - 1000);
+    // The flush, in the clock's current millisecond: fences and deletes the page, touches its .stat.
+    await store.fence(['/content/f', '/content/f.']);
+    await store.remove('/content/f.html');
+    await store.touchStat('/', clock.now());
+    const flushedAt = clock.now();
+    const refetching = serve.refetch(rt, farm, '/content/f.html');
+    await settle();
+    assert.equal(render.count('/content/f.html'), 0, 'not rendered in the flush\'s millisecond');
+    clock.advance(1);
+    assert.deepEqual(await refetching, { uri: '/content/f.html', ok: true, status: 200 });
+    assert.equal(store.files.get('/content/f.html')?.mtimeMs, flushedAt + 1);
+    assert.equal((await serve.refetch(rt, farm, '/content/f.html')).ok, true, 'a later refetch needs no wait');
+    assert.equal(xcache(await start({ url: '/content/f.html' })), 'HIT', 'fresh: newer than the .stat');
+  });
 });
 
 export type { FakeRuntime };
