@@ -152,6 +152,13 @@ describe('FsStore on disk', () => {
     assert.equal(await store.remove('/content/link/secret.html'), false, 'not deleted');
     assert.deepEqual(await store.list('/content/link'), [], 'not listed');
     assert.deepEqual(await fs.readdir(outside), ['secret.html']);
+    // A `.stat` that is a symlink leading out is not followed either.
+    const target = path.join(outside, 'secret.html');
+    const before = (await fs.stat(target)).mtimeMs;
+    await fs.mkdir(path.join(store.docroot, 'linked-stat'), { recursive: true });
+    await fs.symlink(target, path.join(store.docroot, 'linked-stat/.stat'));
+    assert.equal(await store.touchStat('/linked-stat', clock + 60_000), false, 'not touched');
+    assert.equal((await fs.stat(target)).mtimeMs, before);
   });
 
   it('a file/folder collision is not stored and not reported as a write error', async () => {
