@@ -82,6 +82,8 @@ describe('crash safety', () => {
       await waitUp();
       await waitFor('the crash sweep', async () => (await listTemp(docroot)).length === 0, 5000).catch(() => undefined);
       assert.deepEqual(await listTemp(docroot), [], 'temporary files swept at start');
+      // The log line is written asynchronously (pino), after the files are gone: wait for it too.
+      await waitFor('the crash sweep logged', () => /removed temporary files left by a crash/.test(second.log()), 5000).catch(() => undefined);
       assert.match(second.log(), /removed temporary files left by a crash/);
       for (const p of pages) {
         const r = await httpRequest(base + p, { host: 'site.local' });
