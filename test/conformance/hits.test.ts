@@ -241,6 +241,24 @@ for (const kind of DEPLOYMENTS) {
       assert.equal(long.status, 414);
     });
 
+    it('a file the front decided on but cannot open is answered by farmgate, with farmgate\'s headers only', async () => {
+      // What a flush deleting the file between the front's decision and its open looks like:
+      // the decision sees the file (stat needs no read permission), the open fails.
+      await ask(d.url, '/content/locked.html'); // a MISS: farmgate stored it, the front never opened it
+      const file = path.join(d.docroot('site'), 'content/locked.html');
+      await fs.chmod(file, 0o000);
+      try {
+        const r = await rawRequest(d.url, '/content/locked.html', { host: HOST });
+        const direct = await rawRequest(d.fg.url, '/content/locked.html', { host: HOST });
+        assert.equal(r.status, direct.status);
+        assert.equal(r.body, direct.body);
+        assert.equal(r.headers['x-cache'], 'HIT', 'one X-Cache, farmgate\'s');
+        assert.equal(r.headers['content-type'], direct.headers['content-type']);
+      } finally {
+        await fs.chmod(file, 0o644);
+      }
+    });
+
     it('a request the front cannot decide exactly (non-ASCII path) is answered by farmgate', async () => {
       const p = '/content/%C3%BCber.html';
       const miss = await rawRequest(d.url, p, { host: HOST });

@@ -28,6 +28,8 @@ local WANT_LINK = 0x1 + 0x10 + 0x20 + 0x100 + 0x8000
 local WANT_MTIME = 0x10
 local REG, DIR = 1, 2
 local UPSTREAM = "proxy:http://" .. config.upstream
+-- the ErrorDocument of the generated virtual host (apache.ts)
+local FALLBACK = "/.farmgate-fallback"
 local MAX_ENTRIES = 10000
 
 local routes, nroutes = {}, 0
@@ -192,8 +194,6 @@ local function try_hit(r, uri)
   env["FARMGATE_TYPE"] = plan.type
   if plan.etag then env["FARMGATE_ETAG"] = plan.etag else env["FARMGATE_NO_ETAG"] = "1" end
   if plan.lm then env["FARMGATE_LM"] = plan.lm else env["FARMGATE_NO_LM"] = "1" end
-  -- for the fallback below, should the file go away before Apache opens it
-  env["FARMGATE_URI"] = uri
   r.uri = p.abs
   return DONE
 end
@@ -239,9 +239,12 @@ function farmgate_pre_translate(r)
   local env = r.subprocess_env
   if config.decideEndpoint and r.headers_in["X-Farmgate-Decide"] then return decide(r, uri) end
   -- ErrorDocument fallback: the hit's file went away between this decision and its opening
-  -- (a flush): the original request goes to farmgate, which answers as it would have.
-  local original = env["REDIRECT_FARMGATE_URI"]
-  if original then return proxy(r, original) end
+  -- (a flush): the original request goes to farmgate, which answers as it would have. An
+  -- internal redirect keeps the original request line.
+  if uri == FALLBACK and env["REDIRECT_STATUS"] then
+    local original = r.the_request:match("^%S+%s+(%S+)")
+    if original and sub(original, 1, 1) == "/" then return proxy(r, original) end
+  end
   if sub(uri, 1, 1) ~= "/" then
     -- farmgate refuses a request target that is not a path (400) too
     return 400
