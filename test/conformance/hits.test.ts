@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEPLOYMENTS, startDeployment, type Deployment } from '../helpers/deployments.js';
@@ -43,6 +44,25 @@ async function farmgateHits(d: Deployment): Promise<number> {
   const text = await d.fg.app.metrics.registry.getSingleMetricAsString('farmgate_requests_total');
   const m = /farmgate_requests_total\{farm="site",cache="hit"\} (\d+)/.exec(text);
   return m ? Number(m[1]) : 0;
+}
+
+/** One request written byte for byte (request line, optional Host), read until the server closes. */
+function rawLine(base: string, line: string, host?: string): Promise<{ status: number; cache: string | undefined; body: string }> {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(Number(u.port), u.hostname);
+    const chunks: Buffer[] = [];
+    sock.on('data', (c: Buffer) => chunks.push(c));
+    sock.on('error', reject);
+    sock.on('end', () => {
+      const text = Buffer.concat(chunks).toString('latin1');
+      const [head = '', ...rest] = text.split('\r\n\r\n');
+      const status = Number(/^HTTP\/1\.\d (\d{3})/.exec(head)?.[1] ?? 0);
+      const cache = /^x-cache: *(.*)$/im.exec(head)?.[1]?.trim();
+      resolve({ status, cache, body: rest.join('\r\n\r\n') });
+    });
+    sock.write(`${line}\r\n${host === undefined ? '' : `Host: ${host}\r\n`}Connection: close\r\n\r\n`);
+  });
 }
 
 for (const kind of DEPLOYMENTS) {
@@ -257,6 +277,26 @@ for (const kind of DEPLOYMENTS) {
       } finally {
         await fs.chmod(file, 0o644);
       }
+    });
+
+    it('the same URL by other request lines and Hosts: HTTP/1.0, another Host, no Host', async () => {
+      // (the Apache front memoises routes by the raw request line and Host)
+      const cases: { line: string; host?: string }[] = [
+        { line: 'GET /content/rich.html HTTP/1.1', host: HOST },
+        { line: 'GET /content/rich.html HTTP/1.0', host: HOST },
+        { line: 'GET /content/rich.html HTTP/1.0' },
+        { line: 'GET /content/rich.html HTTP/1.1', host: 'other.example' },
+        { line: 'GET /content/rich.html HTTP/1.1', host: HOST },
+        { line: 'HEAD /content/rich.html HTTP/1.0', host: HOST },
+      ];
+      for (const c of cases) {
+        const front = await rawLine(d.url, c.line, c.host);
+        const direct = await rawLine(d.fg.url, c.line, c.host);
+        assert.equal(front.status, direct.status, `${c.line} ${c.host ?? '(no Host)'}`);
+        assert.equal(front.cache, direct.cache, `${c.line} ${c.host ?? '(no Host)'}`);
+        if (front.status === 200) assert.equal(front.body, direct.body, `${c.line} ${c.host ?? '(no Host)'}`);
+      }
+      assert.equal((await rawLine(d.url, 'GET /content/rich.html HTTP/1.0', HOST)).cache, 'HIT');
     });
 
     it('a request the front cannot decide exactly (non-ASCII path) is answered by farmgate', async () => {

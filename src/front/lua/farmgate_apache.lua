@@ -11,8 +11,15 @@
 -- request environment, from which the generated `Header` directives set them last.
 -- Per hit: the `stat` calls farmgate's own decision needs (the file, the nearest `.stat`, `.ttl`
 -- with enableTTL); the route of a request line is memoised per Lua state (a few per child), the
--- parsed `.h` per file identity, a folder's "no symlink" check for statCheckIntervalMs. `.stat`
--- times are never cached: flushes arriving through propagation never pass through here.
+-- parsed `.h` per route and file identity, a folder's "no symlink" check for
+-- statCheckIntervalMs. `.stat` times are never cached: flushes arriving through propagation
+-- never pass through here.
+--
+-- Lua 5.3 hashes a string from every second (third, ...) character only, so URLs that differ in
+-- a digit or two (page-0001.html, page-0011.html) share hashes. A hit therefore keeps its hands
+-- off the URL: the memo is keyed by the MD5 of the raw request line and Host (checked against
+-- the line itself), and the URL is read only to compute a route (pushing it into Lua interns it,
+-- a walk along every live string with the same hash).
 
 require("apache2")
 local route = require("farmgate_route")
@@ -33,7 +40,6 @@ local FALLBACK = "/.farmgate-fallback"
 local MAX_ENTRIES = 10000
 
 local routes, nroutes = {}, 0
-local files, nfiles = {}, 0
 local folders, nfolders = {}, 0
 
 local function remember(tbl, n, key, value)
@@ -85,6 +91,9 @@ local function plan_route(r, method, host, uri)
     ttl = farm.enableTTL and (abs .. ".ttl") or nil,
     invalidates = rt.invalidates,
     type = hitlib.default_type(config.types, doc),
+    get = method == "GET",
+    -- the parsed `.h` of the file's last identity seen (header_plan)
+    headers = nil,
   }
 end
 
@@ -102,7 +111,7 @@ local function folders_ok(r, dirs, now, interval)
 end
 
 local function header_plan(r, p, st)
-  local e = files[p.abs]
+  local e = p.headers
   if e and e.mtime == st.mtime and e.size == st.size and e.ctime == st.ctime then return e.plan end
   local plan = false
   local f = io.open(p.abs .. ".h", "rb")
@@ -127,7 +136,7 @@ local function header_plan(r, p, st)
       seen[key] = true
     end
   end
-  nfiles = remember(files, nfiles, p.abs, { mtime = st.mtime, size = st.size, ctime = st.ctime, plan = plan })
+  p.headers = { mtime = st.mtime, size = st.size, ctime = st.ctime, plan = plan }
   return plan
 end
 
@@ -140,18 +149,23 @@ local function proxy(r, uri)
   return DONE
 end
 
--- The hit, or nil. r.uri is set last, once everything else is known.
-local function try_hit(r, uri)
-  local method = r.method
-  local hi = r.headers_in
+-- The hit, or nil. r.uri is set last, once everything else is known. `line` is the request
+-- line as received: with the Host header, it determines the method and the URL.
+local function try_hit(r, hi, env, line)
   if hi["If-None-Match"] or hi["If-Modified-Since"] or hi["If-Match"] or hi["If-Unmodified-Since"] or hi["If-Range"] then return nil end
-  if #uri > config.urlBytes then return nil end
   local host = hi["Host"]
-  local key = method .. " " .. (host or "") .. " " .. uri
-  local p = routes[key]
-  if p == nil then
-    p = plan_route(r, method, host, uri)
-    nroutes = remember(routes, nroutes, key, p)
+  -- (a request line ends at its first newline)
+  local full = host and (line .. "\n" .. host) or line
+  local key = r:md5(full)
+  local e = routes[key]
+  local p
+  if e and e.full == full then
+    p = e.plan
+  else
+    local uri = r.unparsed_uri
+    if sub(uri, 1, 1) ~= "/" or #uri > config.urlBytes then return nil end
+    p = plan_route(r, r.method, host, uri)
+    nroutes = remember(routes, nroutes, key, { full = full, plan = p })
   end
   if not p then return nil end
   local farm = p.farm
@@ -161,7 +175,7 @@ local function try_hit(r, uri)
   if cookie and #cookie > config.headerBytes - 1024 then return nil end
   if not farm.allowAuthorized and (hi["Authorization"] or route.has_auth_cookie(cookie)) then return nil end
   local range = hi["Range"]
-  if range and method ~= "GET" then return nil end
+  if range and not p.get then return nil end
   local now = ms(r:clock())
   if not folders_ok(r, p.dirs, now, farm.statCheckIntervalMs) then return nil end
 
@@ -187,7 +201,7 @@ local function try_hit(r, uri)
   local plan = header_plan(r, p, st)
   if not plan then return nil end
 
-  local ho, env = r.headers_out, r.subprocess_env
+  local ho = r.headers_out
   local other = plan.other
   for i = 1, #other, 2 do ho[other[i]] = other[i + 1] end
   ho["X-Cache"] = "HIT"
@@ -235,23 +249,29 @@ local function decide(r, uri)
 end
 
 function farmgate_pre_translate(r)
-  local uri = r.unparsed_uri
+  local hi = r.headers_in
+  if config.decideEndpoint and hi["X-Farmgate-Decide"] then return decide(r, r.unparsed_uri) end
   local env = r.subprocess_env
-  if config.decideEndpoint and r.headers_in["X-Farmgate-Decide"] then return decide(r, uri) end
-  -- ErrorDocument fallback: the hit's file went away between this decision and its opening
-  -- (a flush): the original request goes to farmgate, which answers as it would have. An
-  -- internal redirect keeps the original request line.
-  if uri == FALLBACK and env["REDIRECT_STATUS"] then
-    local original = r.the_request:match("^%S+%s+(%S+)")
-    if original and sub(original, 1, 1) == "/" then return proxy(r, original) end
+  local line = r.the_request
+  if env["REDIRECT_STATUS"] then
+    -- An internal redirect keeps the original request line. The ErrorDocument fallback: the
+    -- hit's file went away between this decision and its opening (a flush), so the original
+    -- request goes to farmgate, which answers as it would have.
+    local uri = r.unparsed_uri
+    if uri == FALLBACK then
+      local original = line:match("^%S+%s+(%S+)")
+      if original and sub(original, 1, 1) == "/" then return proxy(r, original) end
+    end
+    -- (any other internal redirect: decided by its own method and URL)
+    line = r.method .. " " .. uri
   end
+  local ok, res = pcall(try_hit, r, hi, env, line)
+  if ok and res then return res end
+  if not ok then r:warn("farmgate front: " .. tostring(res)) end
+  local uri = r.unparsed_uri
   if sub(uri, 1, 1) ~= "/" then
     -- farmgate refuses a request target that is not a path (400) too
     return 400
   end
-  local ok, res = pcall(try_hit, r, uri)
-  if ok and res then return res end
-  if not ok then r:warn("farmgate front: " .. tostring(res)) end
   return proxy(r, uri)
 end
-
