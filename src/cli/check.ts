@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { configWarnings } from '../config/lint.js';
 import { formatProblem } from '../errors.js';
-import { color, loadConfigOrFail } from './output.js';
+import { loadConfigFor, paint, processIo } from './io.js';
 
 export function checkCommand(program: Command): void {
   program
@@ -14,8 +14,12 @@ export function checkCommand(program: Command): void {
     .description('validate a config file and print a summary')
     .requiredOption('-c, --config <file>', 'config file (YAML)')
     .action(async (opts: { config: string }) => {
-      const config = await loadConfigOrFail(opts.config);
-      if (!config) return;
+      const config = await loadConfigFor(opts.config);
+      if (!config) {
+        process.exitCode = 1;
+        return;
+      }
+      const color = paint(processIo);
       const out: string[] = [`${color.green('ok')} ${opts.config}: ${config.farms.length} farm(s)`];
       out.push(`  listen ${config.server.listen}${config.server.admin ? `, admin ${config.server.admin}` : ''}, server name ${config.server.name}`);
       out.push(`  flush ${config.flush.path} from ${config.flush.allowedClients.join(' ')} (unrouted: ${config.flush.unrouted})`);

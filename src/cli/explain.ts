@@ -5,14 +5,13 @@
  * (every problem as `FILE:LINE:COL path: message`) or a bad handle/action/scope.
  */
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '../config/index.js';
-import { ConfigError, formatProblem } from '../errors.js';
+import type { Config } from '../config/index.js';
 import { compileFarm } from '../farms/farm.js';
 import { explainFlush, type ExplainReport } from '../flush/explain.js';
 import { parseAction, parseHandle, parseScope } from '../flush/parse.js';
 import { explainTags } from '../tags/explain.js';
 import { tagProblem } from '../tags/parse.js';
-import { paint, processIo, type CliIo } from './io.js';
+import { loadConfigFor, paint, processIo, type CliIo } from './io.js';
 
 export interface ExplainOptions {
   readonly config: string;
@@ -43,14 +42,8 @@ export function explainCommand(program: Command, io: CliIo = processIo): void {
 
 /** Runs `farmgate explain`; returns the exit code. */
 export async function runExplain(opts: ExplainOptions, io: CliIo = processIo): Promise<number> {
-  let config: Config;
-  try {
-    config = await loadConfig(opts.config);
-  } catch (err) {
-    if (err instanceof ConfigError) for (const p of err.problems) io.err(formatProblem(p) + '\n');
-    else io.err(`error: ${(err as Error).message}\n`);
-    return 1;
-  }
+  const config = await loadConfigFor(opts.config, io, { summary: false });
+  if (!config) return 1;
   if (opts.tag && opts.tag.length > 0) return explainTagsCommand(config, opts, io);
   if (!opts.handle) return usage(io, 'give --handle PATH (a flush) or --tag TAG (a tag invalidation)');
   const action = parseAction(opts.action);

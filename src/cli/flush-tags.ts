@@ -9,10 +9,8 @@
  * `--secret` is visible in the process list.
  */
 import { request } from 'undici';
-import { loadConfig } from '../config/index.js';
-import { ConfigError, formatProblem } from '../errors.js';
 import { signBody } from '../invalidation/signature.js';
-import { paint, processIo, type CliIo } from './io.js';
+import { loadConfigFor, paint, processIo, type CliIo } from './io.js';
 
 export const DEFAULT_API_PATH = '/farmgate/v1/invalidate';
 
@@ -42,19 +40,14 @@ async function secretAndPath(opts: TagFlushOptions, io: CliIo, env: NodeJS.Proce
   let apiPath = DEFAULT_API_PATH;
   let secret = opts.secret ?? env.FARMGATE_API_SECRET;
   if (opts.config) {
-    try {
-      const config = await loadConfig(opts.config, env);
-      if (!config.invalidation.api) {
-        io.err(`error: ${opts.config} has no invalidation.api block: the invalidation API is off there\n`);
-        return undefined;
-      }
-      apiPath = config.invalidation.api.path;
-      secret ??= config.invalidation.api.secret;
-    } catch (err) {
-      if (err instanceof ConfigError) for (const p of err.problems) io.err(formatProblem(p) + '\n');
-      else io.err(`error: ${(err as Error).message}\n`);
+    const config = await loadConfigFor(opts.config, io, { env, summary: false });
+    if (!config) return undefined;
+    if (!config.invalidation.api) {
+      io.err(`error: ${opts.config} has no invalidation.api block: the invalidation API is off there\n`);
       return undefined;
     }
+    apiPath = config.invalidation.api.path;
+    secret ??= config.invalidation.api.secret;
   }
   if (!secret) {
     io.err('error: no API secret: pass --config FILE (its invalidation.api.secret), set FARMGATE_API_SECRET, or --secret\n');

@@ -6,8 +6,7 @@
  */
 import { Option, type Command } from 'commander';
 import { generateFront, type FrontKind } from '../front/generate.js';
-import { processIo, type CliIo } from './io.js';
-import { loadConfigOrFail } from './output.js';
+import { loadConfigFor, processIo, type CliIo } from './io.js';
 
 export const DEFAULT_FRONT_LISTEN = '127.0.0.1:8081';
 
@@ -32,8 +31,11 @@ export async function runFront(kind: string, opts: FrontCommandOptions, io: CliI
     io.exit(2);
     return;
   }
-  const config = await loadConfigOrFail(opts.config);
-  if (!config) return;
+  const config = await loadConfigFor(opts.config, io);
+  if (!config) {
+    io.exit(1);
+    return;
+  }
   const g = await generateFront(config, {
     kind: kind as FrontKind,
     out: opts.out,

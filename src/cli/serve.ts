@@ -7,13 +7,12 @@
  */
 import type { Command } from 'commander';
 import { assertDocrootsWritable } from '../cache/docroot-check.js';
-import { loadConfig } from '../config/index.js';
 import { createReloader } from '../config/reloader.js';
 import { AppError } from '../errors.js';
 import { createApp, type App } from '../http/app.js';
 import { startServers } from '../http/server.js';
 import { createLogger } from '../logger.js';
-import { printConfigError } from './output.js';
+import { loadConfigFor } from './io.js';
 
 export interface ServeOptions {
   readonly config: string;
@@ -47,13 +46,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
   for (const [flag, value] of [['--listen', opts.listen], ['--admin', opts.admin]] as const) {
     if (value !== undefined && !ADDRESS.test(value)) return fail(`${flag} expects host:port, e.g. 127.0.0.1:8080, got ${JSON.stringify(value)}`);
   }
-  let config;
-  try {
-    config = await loadConfig(opts.config);
-  } catch (err) {
-    printConfigError(err, { summary: false });
-    return 1;
-  }
+  const config = await loadConfigFor(opts.config, undefined, { summary: false });
+  if (!config) return 1;
   const log = createLogger();
   let app: App | undefined;
   try {

@@ -13,13 +13,12 @@ import type { Command } from 'commander';
 import { Document, visit } from 'yaml';
 import { inspectDocument, type DocumentOnDisk } from '../cache/inspect.js';
 import { freshness } from '../cache/stat-files.js';
-import { loadConfig, type Config } from '../config/index.js';
-import { ConfigError, formatProblem } from '../errors.js';
+import type { Config } from '../config/index.js';
 import { compileFarm, splitHostPort, type Farm } from '../farms/farm.js';
 import { filterInput } from '../farms/filter.js';
 import { decideRule, type RuleDecision } from '../farms/match.js';
 import { isAuthorized, refusalOf, routeRequest, type Route } from '../serve/route.js';
-import { paint, processIo, type CliIo } from './io.js';
+import { loadConfigFor, paint, processIo, type CliIo } from './io.js';
 
 export interface TestUrlOptions {
   readonly config: string;
@@ -189,14 +188,8 @@ export async function runTestUrl(url: string, opts: TestUrlOptions, io: CliIo = 
   if (host === undefined) return usage(io, `no Host: give an absolute URL (http://site.example${parts.target}) or --header 'Host: site.example'`);
   const method = (opts.method ?? 'GET').toUpperCase();
   if (!/^[A-Z]+$/.test(method)) return usage(io, `invalid method ${JSON.stringify(opts.method)}`);
-  let config: Config;
-  try {
-    config = await loadConfig(opts.config);
-  } catch (err) {
-    if (err instanceof ConfigError) for (const p of err.problems) io.err(formatProblem(p) + '\n');
-    else io.err(`error: ${(err as Error).message}\n`);
-    return 1;
-  }
+  const config = await loadConfigFor(opts.config, io, { summary: false });
+  if (!config) return 1;
   const report = await testUrl(config, opts.config, { method, host, target: parts.target, headers });
   io.out(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report, io));
   return report.allowed ? 0 : 3;

@@ -6,12 +6,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '../config/index.js';
-import { ConfigError, formatProblem } from '../errors.js';
 import { progressLine, summaryLine } from '../warm/progress.js';
 import { createClient, warm, type WarmResult } from '../warm/run.js';
 import { collectSitemap, describeTarget, parseUrlList, type Collected } from '../warm/sources.js';
-import { paint, processIo, type CliIo } from './io.js';
+import { loadConfigFor, paint, processIo, type CliIo } from './io.js';
 
 export interface WarmCliOptions {
   readonly config: string;
@@ -54,16 +52,8 @@ export async function runWarm(o: WarmCliOptions, io: CliIo = processIo, progress
   const timeoutMs = Number(o.timeout ?? '30000');
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1) return fail(`--timeout expects milliseconds, got ${JSON.stringify(o.timeout)}`);
 
-  let config: Config;
-  try {
-    config = await loadConfig(o.config);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      for (const p of err.problems) io.err(formatProblem(p) + '\n');
-      return fail(`fix ${o.config} (farmgate check --config ${o.config}) and run warm again`);
-    }
-    return fail((err as Error).message);
-  }
+  const config = await loadConfigFor(o.config, io, { summary: false });
+  if (!config) return fail(`fix ${o.config} (farmgate check --config ${o.config}) and run warm again`);
   const base = o.base ?? baseFromListen(config.server.listen);
   if (base instanceof Error) return fail(base.message);
   try {

@@ -37,19 +37,9 @@ local REG, DIR = 1, 2
 local UPSTREAM = "proxy:http://" .. config.upstream
 -- the ErrorDocument of the generated virtual host (apache.ts)
 local FALLBACK = "/.farmgate-fallback"
-local MAX_ENTRIES = 10000
 
 local routes, nroutes = {}, 0
 local folders, nfolders = {}, 0
-
-local function remember(tbl, n, key, value)
-  if n >= MAX_ENTRIES then
-    for k in pairs(tbl) do tbl[k] = nil end
-    n = 0
-  end
-  tbl[key] = value
-  return n + 1
-end
 
 -- apr_time_t (microseconds, truncated from nanoseconds) to farmgate's msOf(): Math.round of
 -- the milliseconds; the half-millisecond boundary falls on a whole microsecond, so rounding the
@@ -59,42 +49,14 @@ local function ms(us)
 end
 
 local function plan_route(r, method, host, uri)
-  for i = 1, #config.ownPaths do
-    local own = config.ownPaths[i]
-    if sub(uri, 1, #own) == own and (#uri == #own or sub(uri, #own + 1, #own + 1) == "?") then return false end
-  end
-  local rx = function(subject, pattern)
+  local p = hitlib.plan(config, route, function(subject, pattern)
     local m, err = r:regex(subject, pattern)
     if m == false and err then return nil end
     return m ~= false and m ~= nil
-  end
-  local rt = route.route(config, rx, method, host, uri, false)
-  if rt.verdict ~= "cache" then return false end
-  local farm, doc = rt.farm, rt.docPath
-  local stats = {}
-  for i = 1, #rt.statDirs do
-    local d = rt.statDirs[i]
-    stats[i] = farm.docroot .. (d == "/" and "" or d) .. "/.stat"
-  end
-  local dirs = {}
-  local prefix = farm.docroot
-  for seg in doc:gmatch("([^/]+)/") do
-    prefix = prefix .. "/" .. seg
-    dirs[#dirs + 1] = prefix
-  end
-  local abs = farm.docroot .. doc
-  return {
-    farm = farm,
-    abs = abs,
-    stats = stats,
-    dirs = dirs,
-    ttl = farm.enableTTL and (abs .. ".ttl") or nil,
-    invalidates = rt.invalidates,
-    type = hitlib.default_type(config.types, doc),
-    get = method == "GET",
-    -- the parsed `.h` of the file's last identity seen (header_plan)
-    headers = nil,
-  }
+  end, method, host, uri)
+  -- p.headers: the parsed `.h` of the file's last identity seen (header_plan), set on first use.
+  if p then p.get = method == "GET" end
+  return p
 end
 
 local function folders_ok(r, dirs, now, interval)
@@ -104,7 +66,7 @@ local function folders_ok(r, dirs, now, interval)
     if not t or now - t >= interval then
       local st = r:stat(d, WANT_LINK)
       if not st or st.filetype ~= DIR then return false end
-      nfolders = remember(folders, nfolders, d, now)
+      nfolders = hitlib.remember(folders, nfolders, d, now)
     end
   end
   return true
@@ -165,7 +127,7 @@ local function try_hit(r, hi, env, line)
     local uri = r.unparsed_uri
     if sub(uri, 1, 1) ~= "/" or #uri > config.urlBytes then return nil end
     p = plan_route(r, r.method, host, uri)
-    nroutes = remember(routes, nroutes, key, { full = full, plan = p })
+    nroutes = hitlib.remember(routes, nroutes, key, { full = full, plan = p })
   end
   if not p then return nil end
   local farm = p.farm
@@ -213,21 +175,6 @@ local function try_hit(r, hi, env, line)
 end
 
 -- The test-only decision endpoint (`farmgate front --decide-endpoint`).
-local function json(v)
-  local t = type(v)
-  if t == "nil" then return "null" end
-  if t == "boolean" or t == "number" then return tostring(v) end
-  if t == "string" then
-    return '"' .. v:gsub('[%c"\\\128-\255]', function(c) return string.format("\\u%04x", c:byte()) end) .. '"'
-  end
-  local parts = {}
-  if #v > 0 then
-    for i = 1, #v do parts[i] = json(v[i]) end
-    return "[" .. table.concat(parts, ",") .. "]"
-  end
-  for k, x in pairs(v) do parts[#parts + 1] = json(k) .. ":" .. json(x) end
-  return "{" .. table.concat(parts, ",") .. "}"
-end
 
 -- The route as the front decides it, for a request carrying X-Farmgate-Decide: in an error
 -- response's header (an answer from this hook that also works for HEAD, which mod_lua's own
@@ -241,7 +188,7 @@ local function decide(r, uri)
   end
   local authorized = hi["Authorization"] ~= nil or route.has_auth_cookie(hi["Cookie"])
   local rt = route.route(config, rx, r.method, hi["Host"], uri, authorized)
-  r.err_headers_out["X-Farmgate-Route"] = json({
+  r.err_headers_out["X-Farmgate-Route"] = hitlib.json({
     verdict = rt.verdict, why = rt.why, farm = rt.farm and rt.farm.name, docPath = rt.docPath, reason = rt.reason,
     statDirs = rt.statDirs, invalidates = rt.invalidates,
   })

@@ -161,4 +161,71 @@ function M.simple_range(value, size)
   return false
 end
 
+--- The hit plan of a request line, built once per distinct line by the server's Lua and kept:
+-- false when farmgate must answer (one of farmgate's own paths, or not a cacheable route by
+-- farmgate_route.lua, the Lua image of serve/route.ts); else the file, the `.stat` files that may
+-- decide its freshness (nearest first), the folders below the docroot to check for symlinks, the
+-- `.ttl` when enableTTL, whether `cache.invalidate` applies and the default Content-Type.
+-- `rx(subject, pattern)` is the server's PCRE match (ngx.re.find, r:regex).
+function M.plan(config, route, rx, method, host, uri)
+  for i = 1, #config.ownPaths do
+    local own = config.ownPaths[i]
+    if sub(uri, 1, #own) == own and (#uri == #own or sub(uri, #own + 1, #own + 1) == "?") then return false end
+  end
+  local rt = route.route(config, rx, method, host, uri, false)
+  if rt.verdict ~= "cache" then return false end
+  local farm, doc = rt.farm, rt.docPath
+  local stats = {}
+  for i = 1, #rt.statDirs do
+    local d = rt.statDirs[i]
+    stats[i] = farm.docroot .. (d == "/" and "" or d) .. "/.stat"
+  end
+  local dirs = {}
+  local prefix = farm.docroot
+  for seg in doc:gmatch("([^/]+)/") do
+    prefix = prefix .. "/" .. seg
+    dirs[#dirs + 1] = prefix
+  end
+  local abs = farm.docroot .. doc
+  return {
+    farm = farm,
+    abs = abs,
+    stats = stats,
+    dirs = dirs,
+    ttl = farm.enableTTL and (abs .. ".ttl") or nil,
+    invalidates = rt.invalidates,
+    type = M.default_type(config.types, doc),
+  }
+end
+
+--- Entries kept per worker in each memo table (routes, files, folders); a full table is emptied.
+M.MAX_ENTRIES = 10000
+
+--- Puts key → value into a memo table holding `n` entries; returns its new count.
+function M.remember(tbl, n, key, value)
+  if n >= M.MAX_ENTRIES then
+    for k in pairs(tbl) do tbl[k] = nil end
+    n = 0
+  end
+  tbl[key] = value
+  return n + 1
+end
+
+--- JSON for the test-only decision endpoint (test/front/differential.test.ts).
+function M.json(v)
+  local t = type(v)
+  if t == "nil" then return "null" end
+  if t == "boolean" or t == "number" then return tostring(v) end
+  if t == "string" then
+    return '"' .. v:gsub('[%c"\\\128-\255]', function(c) return string.format("\\u%04x", c:byte()) end) .. '"'
+  end
+  local parts = {}
+  if #v > 0 then
+    for i = 1, #v do parts[i] = M.json(v[i]) end
+    return "[" .. table.concat(parts, ",") .. "]"
+  end
+  for k, x in pairs(v) do parts[#parts + 1] = M.json(k) .. ":" .. M.json(x) end
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+
 return M

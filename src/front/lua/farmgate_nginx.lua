@@ -18,7 +18,6 @@ local config = require("farmgate_config")
 
 local C = ffi.C
 local floor, tonumber = math.floor, tonumber
-local sub = string.sub
 local ngx = ngx
 local re_find = ngx.re.find
 
@@ -58,7 +57,6 @@ local function rx(subject, pattern)
   return from ~= nil
 end
 
-local MAX_ENTRIES = 10000
 
 -- request line -> hit plan, or false (never served by the front)
 local routes, nroutes = {}, 0
@@ -68,44 +66,9 @@ local files, nfiles = {}, 0
 local folders, nfolders = {}, 0
 
 local function plan_route(method, host, uri)
-  for i = 1, #config.ownPaths do
-    local own = config.ownPaths[i]
-    if sub(uri, 1, #own) == own and (#uri == #own or sub(uri, #own + 1, #own + 1) == "?") then return false end
-  end
-  local r = route.route(config, rx, method, host, uri, false)
-  if r.verdict ~= "cache" then return false end
-  local farm, doc = r.farm, r.docPath
-  local stats = {}
-  for i = 1, #r.statDirs do
-    local d = r.statDirs[i]
-    stats[i] = farm.docroot .. (d == "/" and "" or d) .. "/.stat"
-  end
-  local dirs = {}
-  local prefix = farm.docroot
-  for seg in doc:gmatch("([^/]+)/") do
-    prefix = prefix .. "/" .. seg
-    dirs[#dirs + 1] = prefix
-  end
-  local abs = farm.docroot .. doc
-  return {
-    farm = farm,
-    abs = abs,
-    stats = stats,
-    dirs = dirs,
-    ttl = farm.enableTTL and (abs .. ".ttl") or nil,
-    invalidates = r.invalidates,
-    type = hitlib.default_type(config.types, doc),
-  }
+  return hitlib.plan(config, route, rx, method, host, uri)
 end
 
-local function remember(tbl, n, key, value)
-  if n >= MAX_ENTRIES then
-    for k in pairs(tbl) do tbl[k] = nil end
-    n = 0
-  end
-  tbl[key] = value
-  return n + 1
-end
 
 -- Are the file's folders real folders (no symlink) below the docroot? A symlink is farmgate's
 -- to judge (it follows those that stay inside the docroot's real path).
@@ -115,7 +78,7 @@ local function folders_ok(dirs, now, interval)
     local t = folders[d]
     if not t or now - t >= interval then
       if C.statx(AT_FDCWD, d, AT_SYMLINK_NOFOLLOW, MASK, sx) ~= 0 or file_type() ~= S_IFDIR then return false end
-      nfolders = remember(folders, nfolders, d, now)
+      nfolders = hitlib.remember(folders, nfolders, d, now)
     end
   end
   return true
@@ -165,7 +128,7 @@ local function header_plan(p, ino, size, mtime_s, mtime_ns, ctime_s, ctime_ns)
     for i = 1, #order do list[i] = merged[order[i]] end
     plan.other = list
   end
-  nfiles = remember(files, nfiles, p.abs, {
+  nfiles = hitlib.remember(files, nfiles, p.abs, {
     ino = ino, size = size, ms = mtime_s, mns = mtime_ns, cs = ctime_s, cns = ctime_ns, plan = plan,
   })
   return plan
@@ -188,7 +151,7 @@ local function hit()
   local p = routes[key]
   if p == nil then
     p = plan_route(method, host, uri)
-    nroutes = remember(routes, nroutes, key, p)
+    nroutes = hitlib.remember(routes, nroutes, key, p)
   end
   if not p then return "" end
   local farm = p.farm
@@ -256,28 +219,13 @@ end
 
 -- The test-only decision endpoint (`farmgate front --decide-endpoint`): the route of this
 -- request as the front decides it, in JSON, for test/front/differential.test.ts.
-local function json(v)
-  local t = type(v)
-  if t == "nil" then return "null" end
-  if t == "boolean" or t == "number" then return tostring(v) end
-  if t == "string" then
-    return '"' .. v:gsub('[%c"\\\128-\255]', function(c) return string.format("\\u%04x", c:byte()) end) .. '"'
-  end
-  local parts = {}
-  if #v > 0 then
-    for i = 1, #v do parts[i] = json(v[i]) end
-    return "[" .. table.concat(parts, ",") .. "]"
-  end
-  for k, x in pairs(v) do parts[#parts + 1] = json(k) .. ":" .. json(x) end
-  return "{" .. table.concat(parts, ",") .. "}"
-end
 
 local function decide()
   local var = ngx.var
   local cookie = var.http_cookie
   local authorized = var.http_authorization ~= nil or route.has_auth_cookie(cookie)
   local r = route.route(config, rx, ngx.req.get_method(), var.http_host, var.request_uri, authorized)
-  local text = json({
+  local text = hitlib.json({
     verdict = r.verdict, why = r.why, farm = r.farm and r.farm.name, docPath = r.docPath, reason = r.reason,
     statDirs = r.statDirs, invalidates = r.invalidates,
   })
