@@ -2,25 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig, parseConfig } from '../../src/config/index.js';
-import { ConfigError, formatProblem } from '../../src/errors.js';
-
-const minimal = `farms:
-  - name: site-a
-    virtualhosts: ["site-a.local"]
-    docroot: ./cache/site-a
-    renders:
-      - url: http://127.0.0.1:4503
-`;
-
-function problems(text: string, env: Record<string, string> = {}): string[] {
-  try {
-    parseConfig(text, 'f.yaml', env);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err.problems.map(formatProblem);
-  }
-  assert.fail('expected a ConfigError');
-}
+import { configProblems as problems, MINIMAL_CONFIG as minimal } from '../helpers/config-problems.js';
 
 describe('parseConfig', () => {
   it('fills every default from the schema', () => {
