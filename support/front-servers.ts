@@ -265,6 +265,10 @@ export interface StartFrontOptions {
   readonly proxyOnly?: boolean;
   /** TEST ONLY: the front answers requests carrying X-Farmgate-Decide with its route */
   readonly decideEndpoint?: boolean;
+  /** Apache: hits by mod_lua alone (`farmgate front apache --lua-only`) */
+  readonly luaOnly?: boolean;
+  /** changes the generated configuration in DIR before the server is checked and started */
+  readonly edit?: (dir: string) => Promise<void>;
 }
 
 /**
@@ -285,7 +289,9 @@ export async function startFront(kind: 'nginx' | 'apache', opts: StartFrontOptio
       ...(opts.upstream ? { upstream: opts.upstream } : {}),
       ...(opts.proxyOnly ? { proxyOnly: true } : {}),
       ...(opts.decideEndpoint ? { decideEndpoint: true } : {}),
+      ...(opts.luaOnly ? { luaOnly: true } : {}),
     });
+    await opts.edit?.(dir);
     const errorLog = path.join(dir, 'logs', 'error.log');
     const describe = async () => {
       const files = kind === 'nginx' ? ['nginx.conf', 'farmgate.conf'] : ['httpd.conf', 'farmgate.conf'];

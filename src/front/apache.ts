@@ -16,6 +16,8 @@ export interface ApacheOptions {
   readonly flushBodyBytes: number;
   /** no hits: every request is proxied (Apache → farmgate) */
   readonly proxyOnly?: boolean;
+  /** mod_farmgate.so, the C fast path, when built */
+  readonly fastModule?: string;
 }
 
 const header = (o: ApacheOptions, what: string) => `# ${what}
@@ -58,6 +60,14 @@ LogLevel warn
 # Each module only if it is not built in (Debian builds mod_unixd into the binary).
 ${modules}
 
+${
+  o.fastModule
+    ? `# mod_farmgate, the C fast path for the hits the Lua hook planned (built here with apxs from
+# src/front/module/mod_farmgate.c; without it every hit is answered by mod_lua, more slowly).
+LoadModule farmgate_module "${o.fastModule}"
+`
+    : ''
+}
 Listen ${o.listen}
 # Apache refuses to serve as root: started as root, the children switch to this user, which
 # must be able to read the docroots and ${d}/lua. Ignored when not started as root.
@@ -134,7 +144,7 @@ LuaCodeCache forever
 ` : ''}
 <VirtualHost ${vhostAddress(o.listen)}>
     ServerName farmgate-front
-    LogFormat "%a %l %u %t \\"%r\\" %>s %b \\"%{Referer}i\\" \\"%{User-Agent}i\\" cache=%{X-Cache}o rt=%D" farmgate
+    LogFormat "%a %l %u %t \\"%r\\" %>s %b \\"%{Referer}i\\" \\"%{User-Agent}i\\" cache=%{X-Cache}o front=%{farmgate-front}n rt=%D" farmgate
     CustomLog "${d}/logs/access.log" farmgate
     ErrorLog "${d}/logs/error.log"
 
@@ -147,6 +157,11 @@ ${hits ? `    # ---- the decision: one Lua hook, before Apache decodes the URL
     # requests through to it instead of Apache's own 400.
     LimitRequestFieldSize ${Math.max(8190, model.headerBytes * 2)}
     LuaHookPreTranslateName "${d}/lua/farmgate_apache.lua" farmgate_pre_translate
+    # With mod_farmgate loaded: a request line the Lua answered as a fresh hit is answered the
+    # same way, without entering Lua, until anything differs from what the Lua planned for.
+    <IfModule farmgate_module>
+        FarmgateFastHits On
+    </IfModule>
 ${docroots}
 
     # ---- hits: the stored headers the default handler and mod_mime would derive from the file
