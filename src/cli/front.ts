@@ -49,7 +49,7 @@ export async function runFront(kind: string, opts: FrontCommandOptions, io: CliI
     ...(opts.decideEndpoint ? { decideEndpoint: true } : {}),
   });
   for (const w of g.warnings) io.err(`warning: ${w}\n`);
-  const fast = g.fastModule && ('built' in g.fastModule ? `  hits:   mod_farmgate (C fast path) built: ${g.fastModule.built}\n` : `  hits:   mod_lua only: ${g.fastModule.skipped}\n`);
+  const fast = g.fastModule && ('built' in g.fastModule ? `  hits:   the C fast path, built: ${g.fastModule.built}\n` : `  hits:   Lua only: ${g.fastModule.skipped}\n`);
   const check = kind === 'nginx' ? g.start.replace(/$/, ' -t') : g.start.replace(' -DFOREGROUND', ' -t');
   io.out(
     `wrote ${g.files.length} files to ${opts.out}: ${kind} listens on ${opts.listen ?? DEFAULT_FRONT_LISTEN}, ${opts.proxyOnly ? 'proxies every request' : 'answers fresh hits and proxies the rest'} to farmgate at ${g.model.upstream}\n` +
@@ -71,7 +71,7 @@ export function frontCommand(program: Command): void {
     .option('--user <name>', "the workers' user when started as root (default www-data)")
     .option('--modules <dir>', 'folder of the server modules (default: found on the system)')
     .option('--proxy-only', 'answer nothing from the docroot: every request goes to farmgate')
-    .option('--lua-only', 'apache: answer hits with mod_lua alone (do not build mod_farmgate, the C fast path, with apxs)')
+    .option('--lua-only', 'answer hits with the Lua alone (do not build the C fast path module)')
     // tests only: the front answers requests carrying X-Farmgate-Decide with its route (JSON)
     .addOption(new Option('--decide-endpoint').hideHelp())
     .action((server: string, opts: FrontCommandOptions) => runFront(server, opts));

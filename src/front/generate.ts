@@ -4,17 +4,16 @@
  * readable by the server's workers (they run as www-data when started as root: a script in a
  * 0700 folder fails every request while `-t` passes).
  */
-import { execFile } from 'node:child_process';
-import { accessSync, constants as fsConstants, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { Config } from '../config/index.js';
 import { apacheMain, apacheSite, type ApacheOptions } from './apache.js';
+import { buildApacheModule, buildNginxModule, type BuiltModule } from './build-module.js';
 import { toLua } from './lua-data.js';
 import { buildModel, type FrontModel } from './model.js';
-import { nginxMain, nginxSite, type NginxOptions } from './nginx.js';
+import { nginxFastHits, nginxMain, nginxSite, type NginxOptions } from './nginx.js';
 
 export type FrontKind = 'nginx' | 'apache';
 
@@ -46,7 +45,7 @@ export interface GenerateOptions {
   readonly upstream?: string;
   /** no hits: the front proxies every request (nginx/Apache → farmgate) */
   readonly proxyOnly?: boolean;
-  /** apache: answer hits with mod_lua alone (do not build mod_farmgate, the C fast path) */
+  /** answer hits with the Lua alone (do not build the C fast path: mod_farmgate, ngx_http_farmgate_module) */
   readonly luaOnly?: boolean;
   /** test only */
   readonly decideEndpoint?: boolean;
@@ -58,8 +57,8 @@ export interface Generated {
   readonly model: FrontModel;
   /** the command that starts the server */
   readonly start: string;
-  /** apache: mod_farmgate.so as built here, or why it was not */
-  readonly fastModule?: { readonly built: string } | { readonly skipped: string };
+  /** the C fast path's module as built here, or why it was not */
+  readonly fastModule?: BuiltModule;
 }
 
 const NGINX_MODULE_DIRS = ['/usr/lib/nginx/modules', '/usr/lib64/nginx/modules', '/usr/local/nginx/modules', '/etc/nginx/modules'];
@@ -71,50 +70,6 @@ export function findNginxModules(): string | undefined {
 
 export function findApacheModules(): string | undefined {
   return APACHE_MODULE_DIRS.find((d) => existsSync(path.join(d, 'mod_lua.so')));
-}
-
-/** An executable on PATH (or in the sbin folders), or undefined. */
-function onPath(name: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin'];
-  for (const d of dirs) {
-    if (d === '') continue;
-    const p = path.join(d, name);
-    try {
-      accessSync(p, fsConstants.X_OK);
-      return p;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-/**
- * Builds mod_farmgate (src/front/module/mod_farmgate.c, the Apache front's optional C fast
- * path) into DIR/module with apxs (apache2-dev): its path, or why not. The front works without
- * it, with every hit answered by mod_lua.
- */
-async function buildApacheModule(dir: string): Promise<{ built: string } | { skipped: string }> {
-  const apxs = onPath('apxs') ?? onPath('apxs2');
-  if (!apxs) return { skipped: 'apxs not found (apt-get install apache2-dev): hits are answered by mod_lua alone, about half as fast' };
-  const work = path.join(dir, 'module');
-  await fs.mkdir(work, { recursive: true });
-  await fs.copyFile(path.join(moduleSourceDir(), 'mod_farmgate.c'), path.join(work, 'mod_farmgate.c'));
-  try {
-    await promisify(execFile)(apxs, ['-c', '-Wc,-O2', 'mod_farmgate.c'], { cwd: work, timeout: 120_000 });
-  } catch (err) {
-    const why = ((err as { stderr?: string }).stderr ?? String(err)).trim().split('\n').slice(-3).join(' ');
-    return { skipped: `building mod_farmgate with ${apxs} failed (${why}): hits are answered by mod_lua alone` };
-  }
-  const so = path.join(work, 'mod_farmgate.so');
-  await fs.copyFile(path.join(work, '.libs', 'mod_farmgate.so'), so);
-  await fs.chmod(so, 0o755);
-  return { built: so };
-}
-
-/** The C source shipped with farmgate (src/front/module, found from src/ or dist/). */
-function moduleSourceDir(): string {
-  return path.join(path.dirname(luaSourceDir()), 'module');
 }
 
 /** The farmgate_config.lua text for a model. */
@@ -151,13 +106,12 @@ export async function generateFront(config: Config, o: GenerateOptions): Promise
     files.push(file);
   };
   for (const name of LUA_FILES[o.kind]) await write(path.join('lua', name), await fs.readFile(path.join(luaSourceDir(), name), 'utf8'));
-  const extra = o.kind === 'apache' && o.decideEndpoint ? { decideEndpoint: true } : {};
-  await write(path.join('lua', 'farmgate_config.lua'), configLua(model, o.kind, extra));
   const user = o.user ?? 'www-data';
   let start: string;
   let fastModule: Generated['fastModule'];
   if (o.kind === 'nginx') {
     await fs.mkdir(path.join(dir, 'tmp'), { recursive: true });
+    fastModule = o.proxyOnly || o.decideEndpoint ? undefined : o.luaOnly ? { skipped: '--lua-only: hits are answered by the Lua alone' } : await buildNginxModule(dir);
     const modulesDir = o.nginxModules === null ? undefined : (o.nginxModules ?? findNginxModules());
     if (o.nginxModules === undefined && modulesDir === undefined) {
       warnings.push('ngx_http_lua_module.so not found (apt-get install libnginx-mod-http-lua); nginx.conf loads no module, which is right only when lua-nginx-module is built in');
@@ -171,7 +125,9 @@ export async function generateFront(config: Config, o: GenerateOptions): Promise
       flushBodyBytes: config.server.limits.flushBodyBytes,
       ...(o.decideEndpoint ? { decideEndpoint: true } : {}),
       ...(o.proxyOnly ? { proxyOnly: true } : {}),
+      ...(fastModule && 'built' in fastModule ? { fastModule: fastModule.built } : {}),
     };
+    await write(path.join('lua', 'farmgate_config.lua'), configLua(model, o.kind, nginxFastHits(no) ? { fastModule: true } : {}));
     await write('nginx.conf', nginxMain(model, no));
     await write('farmgate.conf', nginxSite(model, no));
     start = `nginx -p ${dir} -c ${dir}/nginx.conf`;
@@ -179,7 +135,7 @@ export async function generateFront(config: Config, o: GenerateOptions): Promise
     await fs.mkdir(path.join(dir, 'run'), { recursive: true });
     const modulesDir = o.apacheModules ?? findApacheModules();
     if (modulesDir === undefined) warnings.push('mod_lua.so not found (apt-get install apache2-bin); httpd.conf names /usr/lib/apache2/modules');
-    fastModule = o.proxyOnly ? undefined : o.luaOnly ? { skipped: '--lua-only: hits are answered by mod_lua alone' } : await buildApacheModule(dir);
+    fastModule = o.proxyOnly || o.decideEndpoint ? undefined : o.luaOnly ? { skipped: '--lua-only: hits are answered by mod_lua alone' } : await buildApacheModule(dir);
     const ao: ApacheOptions = {
       dir,
       listen: o.listen,
@@ -191,6 +147,7 @@ export async function generateFront(config: Config, o: GenerateOptions): Promise
       ...(o.proxyOnly ? { proxyOnly: true } : {}),
       ...(fastModule && 'built' in fastModule ? { fastModule: fastModule.built } : {}),
     };
+    await write(path.join('lua', 'farmgate_config.lua'), configLua(model, o.kind, o.decideEndpoint ? { decideEndpoint: true } : {}));
     await write('httpd.conf', apacheMain(model, ao));
     await write('farmgate.conf', apacheSite(model, ao));
     start = `apache2 -d ${dir} -f ${dir}/httpd.conf -DFOREGROUND`;

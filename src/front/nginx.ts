@@ -22,6 +22,13 @@ export interface NginxOptions {
   readonly flushBodyBytes: number;
   /** no hits: every request is proxied (nginx → farmgate) */
   readonly proxyOnly?: boolean;
+  /** ngx_http_farmgate_module.so, the C fast path, when built */
+  readonly fastModule?: string;
+}
+
+/** Whether the hit location hands planned hits to the C fast path (not with the test-only decision endpoint). */
+export function nginxFastHits(o: Pick<NginxOptions, 'fastModule' | 'decideEndpoint' | 'proxyOnly'>): boolean {
+  return o.fastModule !== undefined && !o.decideEndpoint && !o.proxyOnly;
 }
 
 const header = (o: NginxOptions, what: string) => `# ${what}
@@ -37,8 +44,14 @@ export function nginxMain(model: FrontModel, o: NginxOptions): string {
     : o.modulesDir
     ? `load_module ${o.modulesDir}/ndk_http_module.so;\nload_module ${o.modulesDir}/ngx_http_lua_module.so;\n`
     : '# lua-nginx-module is built in (no load_module needed)\n';
+  const fast = nginxFastHits(o)
+    ? `# The C fast path for the hits the Lua planned (built here from src/front/module; without it
+# every hit is answered by the Lua, more slowly).
+load_module ${o.fastModule};
+`
+    : '';
   return `${header(o, 'nginx in front of farmgate: fresh hits answered by nginx itself, everything else proxied.')}
-${modules}
+${modules}${fast}
 # Started as root, nginx runs its workers as this user: it must be able to read the docroots
 # and ${d}/lua. Ignored (with a warning) when nginx is not started as root.
 user ${o.user};
@@ -131,7 +144,14 @@ map "$farmgate_conditional$http_authorization$http_range" $farmgate_special {
 `;
   const locations = hits
     ? `    # Every request (a regex location, so that \`alias\` below is the whole file path).
-    location ~ ^ {${decide}
+    location ~ ^ {${decide}${
+        nginxFastHits(o)
+          ? `
+        # A request line the Lua answered as a fresh hit before: answered the same way by
+        # ngx_http_farmgate_module, before the Lua, from @farmgate_hit, until anything differs.
+        farmgate_fast_hits on;`
+          : ''
+      }
         # A fresh HIT: the file to send, with the stored headers set; "" otherwise.
         set_by_lua $farmgate_file 'return farmgate_hit()' $request_method $http_host $request_uri
             $farmgate_special $http_cookie $request_length;
@@ -141,6 +161,8 @@ map "$farmgate_conditional$http_authorization$http_range" $farmgate_special {
             set $farmgate_last_modified "";
             return 418;
         }
+        # (the access log's front=: who answered a hit, this location's Lua or the C fast path)
+        set $farmgate_front lua;
         alias $farmgate_file;
         add_header X-Cache HIT;
         add_header ETag $farmgate_etag;
@@ -150,10 +172,24 @@ map "$farmgate_conditional$http_authorization$http_range" $farmgate_special {
         error_page 403 404 418 500 = @farmgate;
     }
 
-    location @farmgate {
+${
+  nginxFastHits(o)
+    ? `    # The C fast path's hits: the module has set the stored headers and the request's URI to
+    # the file's absolute path, which nginx's static handler sends (root / maps it to itself).
+    location @farmgate_hit {
+        set $farmgate_front c;
+        root /;
+        # The file went away between the decision and the open (a flush): farmgate answers.
+        error_page 403 404 500 = @farmgate;
+    }
+
+`
+    : ''
+}    location @farmgate {
         # Drops the request headers the client's Connection header names (hop-by-hop), and the
         # replayed headers of a hit whose file went away between the decision and the open.
         set_by_lua $farmgate_cleared 'return farmgate_clear()' $farmgate_file $http_connection;
+        set $farmgate_front -;
         # farmgate answers Range requests itself: nginx must not cut its answers again.
         max_ranges 0;
         # The URI exactly as the client sent it: farmgate decides on it (and refuses %2F, //, ..).
@@ -176,7 +212,7 @@ map $http_host $farmgate_host {
 
 log_format farmgate '$remote_addr - $remote_user [$time_local] "$request" '
                     '$status $body_bytes_sent "$http_referer" "$http_user_agent" '
-                    'cache=$sent_http_x_cache upstream=$upstream_addr rt=$request_time urt=$upstream_response_time';
+                    'cache=$sent_http_x_cache${hits ? ' front=$farmgate_front' : ''} upstream=$upstream_addr rt=$request_time urt=$upstream_response_time';
 
 upstream farmgate {
     server ${model.upstream};

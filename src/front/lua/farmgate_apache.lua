@@ -26,7 +26,7 @@ local route = require("farmgate_route")
 local hitlib = require("farmgate_hit")
 local config = require("farmgate_config")
 
-local floor, tonumber, sub, find = math.floor, tonumber, string.sub, string.find
+local floor, tonumber, sub = math.floor, tonumber, string.sub
 local OK, DONE = apache2.OK, apache2.DONE
 local PROXYREQ_REVERSE = apache2.PROXYREQ_REVERSE or 2
 
@@ -59,6 +59,11 @@ local function plan_route(r, method, host, uri)
   return p
 end
 
+-- an apr time or size as an integer string (r:stat() may give floats)
+local function int(x)
+  return string.format("%.0f", x)
+end
+
 -- The folders' symlink check: false, or when it is due again (math.huge: no folders).
 local function folders_ok(r, dirs, now, interval)
   local due = math.huge
@@ -74,29 +79,6 @@ local function folders_ok(r, dirs, now, interval)
     if t + interval < due then due = t + interval end
   end
   return due
-end
-
--- mod_farmgate (the optional C fast path, src/front/module/mod_farmgate.c) asked for the plan
--- of this hit: it answers the same request line itself until anything differs from what the
--- plan was made for. Fields are separated by \31; a plan whose text holds one (or a NUL) is
--- not handed over, and its request line stays with this hook.
-local SEP = "\31"
-local function int(x)
-  return string.format("%.0f", x)
-end
-local function publish(r, p, farm, st, plan, due)
-  local f = {
-    "1", p.abs, p.ttl or "", p.invalidates and "1" or "0", int(farm.gracePeriodMs), due == math.huge and "-1" or int(due),
-    farm.allowAuthorized and "1" or "0", int(config.headerBytes - 1024), int(st.mtime), int(st.ctime), int(st.size),
-    plan.type, plan.etag and ("+" .. plan.etag) or "-", plan.lm and ("+" .. plan.lm) or "-", tostring(#p.stats),
-  }
-  for i = 1, #p.stats do f[#f + 1] = p.stats[i] end
-  f[#f + 1] = tostring(#plan.other // 2)
-  for i = 1, #plan.other do f[#f + 1] = plan.other[i] end
-  local text = table.concat(f, SEP)
-  if find(text, "%z") then return end
-  if select(2, text:gsub(SEP, "")) ~= #f - 1 then return end
-  r.notes["farmgate-plan"] = text
 end
 
 local function header_plan(r, p, st)
@@ -200,7 +182,12 @@ local function try_hit(r, hi, env, line)
   if plan.lm then env["FARMGATE_LM"] = plan.lm else env["FARMGATE_NO_LM"] = "1" end
   local notes = r.notes
   notes["farmgate-front"] = "lua"
-  if not range and notes["farmgate-want"] then publish(r, p, farm, st, plan, due) end
+  if not range and notes["farmgate-want"] then
+    -- mod_farmgate (src/front/module/mod_farmgate.c) asked for the plan of this hit: it answers
+    -- the same request line itself until anything differs from what the plan was made for.
+    local text = hitlib.plan_text(p, { int(st.mtime), int(st.ctime), int(st.size) }, plan, plan.other, due, config.headerBytes - 1024)
+    if text then notes["farmgate-plan"] = text end
+  end
   r.uri = p.abs
   return DONE
 end

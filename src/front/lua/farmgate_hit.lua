@@ -198,6 +198,36 @@ function M.plan(config, route, rx, method, host, uri)
   }
 end
 
+-- Header names a C fast path does not set exactly as the server's Lua does (nginx rewrites a
+-- relative Location or Refresh the Lua set, and leaves a response with Content-Encoding
+-- uncompressed): a hit that stores one stays with the Lua.
+local NOT_FOR_C = { ["location"] = true, ["refresh"] = true, ["content-encoding"] = true }
+
+--- The text of a hit's plan for the server's C fast path (src/front/module/farmgate_plan.h
+-- explains the fields), or nil when it cannot be handed over. `other` is the flat list of the
+-- other headers, name, value, ..., in the order the Lua sets them; `identity` the file's mtime,
+-- ctime and size as integer strings in the server's unit; `due` when the folders' symlink
+-- check is due (math.huge: no folders); `limit` the header limit the server's module applies.
+function M.plan_text(p, identity, plan, other, due, limit)
+  local farm = p.farm
+  for i = 1, #other, 2 do
+    if NOT_FOR_C[lower(other[i])] then return nil end
+  end
+  local f = {
+    "1", p.abs, p.ttl or "", p.invalidates and "1" or "0", string.format("%.0f", farm.gracePeriodMs),
+    due == math.huge and "-1" or string.format("%.0f", due), farm.allowAuthorized and "1" or "0",
+    string.format("%.0f", limit), identity[1], identity[2], identity[3],
+    plan.type, plan.etag and ("+" .. plan.etag) or "-", plan.lm and ("+" .. plan.lm) or "-", tostring(#p.stats),
+  }
+  for i = 1, #p.stats do f[#f + 1] = p.stats[i] end
+  f[#f + 1] = tostring(math.floor(#other / 2))
+  for i = 1, #other do f[#f + 1] = other[i] end
+  for i = 1, #f do
+    if find(f[i], "[%z\31]") then return nil end
+  end
+  return table.concat(f, "\31")
+end
+
 --- Entries kept per worker in each memo table (routes, files, folders); a full table is emptied.
 M.MAX_ENTRIES = 10000
 

@@ -72,16 +72,45 @@ end
 
 -- Are the file's folders real folders (no symlink) below the docroot? A symlink is farmgate's
 -- to judge (it follows those that stay inside the docroot's real path).
+-- Returns false, or when the check is due again (math.huge: no folders).
 local function folders_ok(dirs, now, interval)
+  local due = math.huge
   for i = 1, #dirs do
     local d = dirs[i]
     local t = folders[d]
     if not t or now - t >= interval then
       if C.statx(AT_FDCWD, d, AT_SYMLINK_NOFOLLOW, MASK, sx) ~= 0 or file_type() ~= S_IFDIR then return false end
       nfolders = hitlib.remember(folders, nfolders, d, now)
+      t = now
+    end
+    if t + interval < due then due = t + interval end
+  end
+  return due
+end
+
+-- ngx_http_farmgate_module (the optional C fast path, src/front/module): the plan of this hit,
+-- which the module keeps and answers the same request with until anything differs from what
+-- it was made for. The identity in nanoseconds, as the module's stat() gives it.
+local function publish(p, plan, due, mtime_s, mtime_ns, ctime_s, ctime_ns, size)
+  if mtime_s < 0 or ctime_s < 0 then return end
+  local other = {}
+  for i = 1, #plan.other do
+    local h = plan.other[i]
+    if type(h[2]) == "table" then
+      for j = 1, #h[2] do
+        other[#other + 1] = h[1]
+        other[#other + 1] = h[2][j]
+      end
+    else
+      other[#other + 1] = h[1]
+      other[#other + 1] = h[2]
     end
   end
-  return true
+  local identity = {
+    string.format("%.0f%09d", mtime_s, mtime_ns), string.format("%.0f%09d", ctime_s, ctime_ns), string.format("%.0f", size),
+  }
+  local text = hitlib.plan_text(p, identity, plan, other, due, config.headerBytes - 1024)
+  if text then ngx.var.farmgate_plan = text end
 end
 
 local function read_file(path)
@@ -158,7 +187,8 @@ local function hit()
   if not farm.allowAuthorized and (authorization or (cookie and route.has_auth_cookie(cookie))) then return "" end
   if range and method ~= "GET" then return "" end
   local now = floor(ngx.now() * 1000 + 0.5)
-  if not folders_ok(p.dirs, now, farm.statCheckIntervalMs) then return "" end
+  local due = folders_ok(p.dirs, now, farm.statCheckIntervalMs)
+  if not due then return "" end
 
   if C.statx(AT_FDCWD, p.abs, AT_SYMLINK_NOFOLLOW, MASK, sx) ~= 0 or file_type() ~= S_IFREG then return "" end
   local file_ms = ms(sx.mtime)
@@ -192,6 +222,7 @@ local function hit()
   end
   if plan.etag then ngx.var.farmgate_etag = plan.etag end
   if plan.lm then ngx.var.farmgate_last_modified = plan.lm end
+  if config.fastModule and not range then publish(p, plan, due, mtime_s, mtime_ns, ctime_s, ctime_ns, size) end
   return p.abs
 end
 

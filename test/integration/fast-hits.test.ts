@@ -1,11 +1,12 @@
 /**
- * mod_farmgate, the Apache front's C fast path (src/front/module/mod_farmgate.c), behind a real
- * Apache: the hit the Lua hook answered first is answered by the module next time, the same
- * bytes and headers as the Lua's and farmgate's; whatever changed since the Lua planned it (a
- * flush, a re-render, a rewritten file, a past `.ttl`) or whatever the plan was not made for
- * (Authorization, an auth cookie, conditional and Range requests) goes back to the Lua, which
- * decides as without the module. Who answered is read from the access log (`front=c|lua|-`).
- * Needs apxs (apache2-dev; .ci/run installs it): without it this file fails and says so.
+ * The fronts' C fast paths (src/front/module: mod_farmgate for Apache, ngx_http_farmgate_module
+ * for nginx), each behind its real server: the hit the Lua answered first is answered by the
+ * module next time, the same bytes and headers as the Lua's and farmgate's; whatever changed
+ * since the Lua planned it (a flush, a re-render, a rewritten file, a passing `.ttl`) or
+ * whatever the plan was not made for (Authorization, an auth cookie, conditional and Range
+ * requests) goes back to the Lua, which decides as without the module. Who answered is read
+ * from the access log (`front=c|lua|-`). Needs apxs (apache2-dev) and nginx's sources
+ * (nginx-dev); .ci/run installs them: without them this file fails and says so.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
@@ -14,7 +15,10 @@ import { after, before, describe, it } from 'node:test';
 import { httpRequest, oneFarmYaml, startFarmgate, type TestFarmgate } from '../helpers/farmgate.js';
 import { startRender, type TestRender } from '../helpers/render.js';
 import { waitFor } from '../helpers/wait.js';
+import { existsSync } from 'node:fs';
 import { binaryPath, hasBinary, startFront, type FrontServer, type StartFrontOptions } from '../../support/front-servers.js';
+
+type Kind = 'apache' | 'nginx';
 
 const HOST = 'site.local';
 
@@ -69,51 +73,81 @@ async function flush(front: FrontServer, handle: string): Promise<void> {
   assert.equal(res.status, 200, await res.text());
 }
 
-function requireApxs(): void {
-  if (!hasBinary('apache2')) assert.fail('apache2 is not installed: apt-get install apache2 (.ci/run does)');
-  if (!binaryPath('apxs') && !binaryPath('apxs2')) assert.fail('apxs is not installed, so mod_farmgate cannot be built: apt-get install apache2-dev (.ci/run does)');
+function requireTools(kind: Kind): void {
+  if (kind === 'apache') {
+    if (!hasBinary('apache2')) assert.fail('apache2 is not installed: apt-get install apache2 (.ci/run does)');
+    if (!binaryPath('apxs') && !binaryPath('apxs2')) assert.fail('apxs is not installed, so mod_farmgate cannot be built: apt-get install apache2-dev (.ci/run does)');
+  } else {
+    if (!hasBinary('nginx')) assert.fail('nginx is not installed: apt-get install nginx libnginx-mod-http-lua (.ci/run does)');
+    if (!existsSync('/usr/share/nginx/src/configure')) assert.fail("nginx's sources are not installed, so ngx_http_farmgate_module cannot be built: apt-get install nginx-dev (.ci/run does)");
+  }
 }
 
 /**
- * One child process: plans are kept per child, and a request on a new connection may reach any
- * child (with two, the second request of a line can be the other child's first).
+ * One server process: plans are kept per Apache child or nginx worker, and a request on a new
+ * connection may reach any of them (with two, the second request of a line can be the other's
+ * first). nginx's access log unbuffered, so that each line is there once the answer is.
  */
-async function oneChild(dir: string): Promise<void> {
-  const conf = path.join(dir, 'httpd.conf');
-  const text = (await fs.readFile(conf, 'utf8'))
-    .replace(/^StartServers \d+$/m, 'StartServers 1')
-    .replace(/^ServerLimit \d+$/m, 'ServerLimit 1')
-    .replace(/^MaxRequestWorkers \d+$/m, 'MaxRequestWorkers 25')
-    .replace(/^MinSpareThreads \d+$/m, 'MinSpareThreads 5')
-    .replace(/^MaxSpareThreads \d+$/m, 'MaxSpareThreads 25');
-  assert.match(text, /^ServerLimit 1$/m);
-  await fs.writeFile(conf, text);
+async function oneProcess(kind: Kind, dir: string): Promise<void> {
+  if (kind === 'apache') {
+    const conf = path.join(dir, 'httpd.conf');
+    const text = (await fs.readFile(conf, 'utf8'))
+      .replace(/^StartServers \d+$/m, 'StartServers 1')
+      .replace(/^ServerLimit \d+$/m, 'ServerLimit 1')
+      .replace(/^MaxRequestWorkers \d+$/m, 'MaxRequestWorkers 25')
+      .replace(/^MinSpareThreads \d+$/m, 'MinSpareThreads 5')
+      .replace(/^MaxSpareThreads \d+$/m, 'MaxSpareThreads 25');
+    assert.match(text, /^ServerLimit 1$/m);
+    await fs.writeFile(conf, text);
+  } else {
+    const conf = path.join(dir, 'nginx.conf');
+    const text = (await fs.readFile(conf, 'utf8')).replace(/^worker_processes auto;$/m, 'worker_processes 1;');
+    assert.match(text, /^worker_processes 1;$/m);
+    await fs.writeFile(conf, text);
+    const site = path.join(dir, 'farmgate.conf');
+    await fs.writeFile(site, (await fs.readFile(site, 'utf8')).replace(' buffer=64k flush=1s', ''));
+  }
 }
 
-async function startSetup(render: TestRender, front: Omit<StartFrontOptions, 'config'> = {}): Promise<{ fg: TestFarmgate; front: FrontServer }> {
+/** The directive that bounds the plans a process keeps, in the main configuration. */
+async function maxPlans(kind: Kind, dir: string, n: number): Promise<void> {
+  if (kind === 'apache') {
+    const conf = path.join(dir, 'httpd.conf');
+    await fs.writeFile(conf, (await fs.readFile(conf, 'utf8')) + `\nFarmgateFastHitsMax ${n}\n`);
+  } else {
+    const conf = path.join(dir, 'nginx.conf');
+    await fs.writeFile(conf, (await fs.readFile(conf, 'utf8')).replace(/^http \{$/m, `http {\n    farmgate_fast_hits_max ${n};`));
+  }
+}
+
+const LOADS = { apache: /^LoadModule farmgate_module /m, nginx: /^load_module \S+ngx_http_farmgate_module\.so;$/m };
+const MAIN = { apache: 'httpd.conf', nginx: 'nginx.conf' };
+
+async function startSetup(kind: Kind, render: TestRender, front: Omit<StartFrontOptions, 'config'> = {}): Promise<{ fg: TestFarmgate; front: FrontServer }> {
   const yaml = oneFarmYaml(render.url, { statfileslevel: 2, statCheckIntervalMs: 60_000, enableTTL: true, headers: ['Content-Type', 'ETag', 'Cache-Control', 'X-Custom'] });
   const fg = await startFarmgate(yaml);
   await fs.chmod(fg.dir, 0o755);
   try {
     const { port } = new URL(fg.url);
     const edit = async (dir: string) => {
-      await oneChild(dir);
+      await oneProcess(kind, dir);
       await front.edit?.(dir);
     };
-    return { fg, front: await startFront('apache', { config: fg.config, upstream: `127.0.0.1:${port}`, ...front, edit }) };
+    return { fg, front: await startFront(kind, { config: fg.config, upstream: `127.0.0.1:${port}`, ...front, edit }) };
   } catch (err) {
     await fg.close();
     throw err;
   }
 }
 
-describe('mod_farmgate: the Apache front\'s C fast path', () => {
+for (const kind of ['apache', 'nginx'] as const) {
+describe(`the C fast path (${kind})`, () => {
   let render: TestRender;
   let version = 1;
   let fg: TestFarmgate;
   let front: FrontServer;
   before(async () => {
-    requireApxs();
+    requireTools(kind);
     render = await startRender((req) => ({
       headers: {
         'content-type': 'text/html; charset=utf-8',
@@ -123,8 +157,8 @@ describe('mod_farmgate: the Apache front\'s C fast path', () => {
       },
       body: `${req.url} version ${version}`,
     }));
-    ({ fg, front } = await startSetup(render));
-    assert.match(await fs.readFile(path.join(front.dir, 'httpd.conf'), 'utf8'), /LoadModule farmgate_module /);
+    ({ fg, front } = await startSetup(kind, render));
+    assert.match(await fs.readFile(path.join(front.dir, MAIN[kind]), 'utf8'), LOADS[kind]);
   });
   after(async () => {
     await front?.stop();
@@ -239,11 +273,11 @@ describe('mod_farmgate: the Apache front\'s C fast path', () => {
   });
 });
 
-describe('mod_farmgate: bounded plans, and --lua-only', () => {
+describe(`the C fast path (${kind}): bounded plans, and --lua-only`, () => {
   let render: TestRender;
   const setups: { fg: TestFarmgate; front: FrontServer }[] = [];
   before(async () => {
-    requireApxs();
+    requireTools(kind);
     render = await startRender((req) => ({ headers: { 'content-type': 'text/html' }, body: `${req.url} body` }));
   });
   after(async () => {
@@ -254,13 +288,8 @@ describe('mod_farmgate: bounded plans, and --lua-only', () => {
     await render?.close();
   });
 
-  it('FarmgateFastHitsMax 2: five pages in turn, every answer right while the table empties and refills', async () => {
-    const s = await startSetup(render, {
-      edit: async (dir) => {
-        const conf = path.join(dir, 'httpd.conf');
-        await fs.writeFile(conf, (await fs.readFile(conf, 'utf8')) + '\nFarmgateFastHitsMax 2\n');
-      },
-    });
+  it('at most 2 plans: five pages in turn, every answer right while the table empties and refills', async () => {
+    const s = await startSetup(kind, render, { edit: (dir) => maxPlans(kind, dir, 2) });
     setups.push(s);
     const pages = [1, 2, 3, 4, 5].map((i) => `/content/bounded/p${i}.html`);
     for (const p of pages) assert.equal((await via(s.front, p)).headers['x-cache'], 'MISS');
@@ -277,13 +306,13 @@ describe('mod_farmgate: bounded plans, and --lua-only', () => {
       }
     }
     assert.deepEqual([...seen].sort(), ['c', 'lua']);
-    assert.doesNotMatch(await fs.readFile(s.front.errorLog, 'utf8'), /farmgate: |exit signal/);
+    assert.doesNotMatch(await fs.readFile(s.front.errorLog, 'utf8'), /farmgate: |exit signal|signal \d+/);
   });
 
   it('--lua-only: no module is built or loaded, every hit is the Lua\'s', async () => {
-    const s = await startSetup(render, { luaOnly: true });
+    const s = await startSetup(kind, render, { luaOnly: true });
     setups.push(s);
-    assert.doesNotMatch(await fs.readFile(path.join(s.front.dir, 'httpd.conf'), 'utf8'), /LoadModule farmgate_module/);
+    assert.doesNotMatch(await fs.readFile(path.join(s.front.dir, MAIN[kind]), 'utf8'), LOADS[kind]);
     await via(s.front, '/content/lua.html');
     for (let i = 0; i < 3; i++) {
       const a = await via(s.front, '/content/lua.html');
@@ -292,3 +321,4 @@ describe('mod_farmgate: bounded plans, and --lua-only', () => {
     }
   });
 });
+}
