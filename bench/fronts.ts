@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../src/config/index.js';
-import { generateFront } from '../src/front/generate.js';
+import { generateFront, type Generated } from '../src/front/generate.js';
 import { freePort, launchNginx, startProc, tempDir, waitForPort, type Nginx, type Proc, type Tools } from './lib.js';
 
 export interface Server {
@@ -24,6 +24,11 @@ export interface Server {
   readonly url: string;
   readonly proc: Proc;
   stop(): Promise<void>;
+}
+
+/** A front measured without its C fast path is not the front users get: said on stderr. */
+function sayIfLuaOnly(g: Generated): void {
+  if (g.fastModule && 'skipped' in g.fastModule) process.stderr.write(`  (this front runs without its C fast path: ${g.fastModule.skipped})\n`);
 }
 
 /** Sets nginx's worker count and turns its access log off in a generated configuration. */
@@ -59,7 +64,7 @@ export async function startNginxProxy(
 export async function startNginxFarmgateFront(tools: Tools, config: Config, farmgatePort: number, workers: number): Promise<Nginx> {
   const dir = await tempDir('fg-bench-nginx-front-');
   const port = await freePort();
-  await generateFront(config, { kind: 'nginx', out: dir, listen: `127.0.0.1:${port} backlog=4096`, source: 'bench', upstream: `127.0.0.1:${farmgatePort}` });
+  sayIfLuaOnly(await generateFront(config, { kind: 'nginx', out: dir, listen: `127.0.0.1:${port} backlog=4096`, source: 'bench', upstream: `127.0.0.1:${farmgatePort}` }));
   await tuneNginx(dir, workers);
   return launchNginx(tools, dir, port, path.join(dir, 'nginx.conf'));
 }
@@ -103,7 +108,7 @@ async function tuneApache(dir: string, children: number): Promise<void> {
 export async function startApacheFarmgateFront(tools: Tools, config: Config, farmgatePort: number, children: number): Promise<Server> {
   const dir = await tempDir('fg-bench-apache-front-');
   const port = await freePort();
-  await generateFront(config, { kind: 'apache', out: dir, listen: `127.0.0.1:${port}`, source: 'bench', upstream: `127.0.0.1:${farmgatePort}` });
+  sayIfLuaOnly(await generateFront(config, { kind: 'apache', out: dir, listen: `127.0.0.1:${port}`, source: 'bench', upstream: `127.0.0.1:${farmgatePort}` }));
   await tuneApache(dir, children);
   return launchApache(tools, dir, port);
 }

@@ -47,6 +47,7 @@ export async function runFront(kind: string, opts: FrontCommandOptions, io: CliI
     ...(opts.proxyOnly ? { proxyOnly: true } : {}),
     ...(opts.luaOnly ? { luaOnly: true } : {}),
     ...(opts.decideEndpoint ? { decideEndpoint: true } : {}),
+    progress: (line: string) => io.err(`${line}\n`),
   });
   for (const w of g.warnings) io.err(`warning: ${w}\n`);
   const fast = g.fastModule && ('built' in g.fastModule ? `  hits:   the C fast path, built: ${g.fastModule.built}\n` : `  hits:   Lua only: ${g.fastModule.skipped}\n`);

@@ -74,7 +74,7 @@ ngx_module_deps="$ngx_addon_dir/farmgate_plan.h"
  * configure step takes seconds, so a build is kept in the user's cache folder under a hash of
  * the sources and of `nginx -V`. Its path, or why not: the front works without it.
  */
-export async function buildNginxModule(dir: string): Promise<BuiltModule> {
+export async function buildNginxModule(dir: string, progress: (line: string) => void = () => {}): Promise<BuiltModule> {
   const run = promisify(execFile);
   const nginx = onPath('nginx');
   if (!nginx || !existsSync(path.join(NGINX_DEV_SRC, 'configure')) || !existsSync(path.join(NGINX_DEV_SRC, 'conf_flags'))) {
@@ -93,6 +93,7 @@ export async function buildNginxModule(dir: string): Promise<BuiltModule> {
     await fs.copyFile(cached, so);
     return { built: so };
   }
+  progress(`building ngx_http_farmgate_module against this nginx (a few seconds, once: kept in ${cacheDir})`);
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'farmgate-nginx-module-'));
   try {
     await fs.cp(NGINX_DEV_SRC, path.join(work, 'src'), { recursive: true });

@@ -49,6 +49,8 @@ export interface GenerateOptions {
   readonly luaOnly?: boolean;
   /** test only */
   readonly decideEndpoint?: boolean;
+  /** told about a step that takes seconds (building a module) */
+  readonly progress?: (line: string) => void;
 }
 
 export interface Generated {
@@ -111,7 +113,7 @@ export async function generateFront(config: Config, o: GenerateOptions): Promise
   let fastModule: Generated['fastModule'];
   if (o.kind === 'nginx') {
     await fs.mkdir(path.join(dir, 'tmp'), { recursive: true });
-    fastModule = o.proxyOnly || o.decideEndpoint ? undefined : o.luaOnly ? { skipped: '--lua-only: hits are answered by the Lua alone' } : await buildNginxModule(dir);
+    fastModule = o.proxyOnly || o.decideEndpoint ? undefined : o.luaOnly ? { skipped: '--lua-only: hits are answered by the Lua alone' } : await buildNginxModule(dir, o.progress);
     const modulesDir = o.nginxModules === null ? undefined : (o.nginxModules ?? findNginxModules());
     if (o.nginxModules === undefined && modulesDir === undefined) {
       warnings.push('ngx_http_lua_module.so not found (apt-get install libnginx-mod-http-lua); nginx.conf loads no module, which is right only when lua-nginx-module is built in');

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freshness } from '../../src/cache/stat-files.js';
 import { hasAuthCookie } from '../../src/cache/policy.js';
+import { binaryPath } from '../../support/front-servers.js';
 
 const HARNESS = `
 #include "farmgate_plan.h"
@@ -129,10 +130,12 @@ describe('farmgate_plan.h (the C fast paths\' shared half)', () => {
   before(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'farmgate-plan-h-'));
     await fs.writeFile(path.join(dir, 'harness.c'), HARNESS);
+    const cc = binaryPath('cc') ?? binaryPath('gcc');
+    if (!cc) assert.fail('no C compiler: apt-get install gcc (.ci/run does)');
     try {
-      execFileSync('cc', ['-O1', '-Wall', '-Werror', '-I', path.resolve('src/front/module'), '-o', path.join(dir, 'harness'), path.join(dir, 'harness.c')], { stdio: 'pipe' });
+      execFileSync(cc, ['-O1', '-Wall', '-Werror', '-I', path.resolve('src/front/module'), '-o', path.join(dir, 'harness'), path.join(dir, 'harness.c')], { stdio: 'pipe' });
     } catch (err) {
-      assert.fail(`cannot compile the harness (apt-get install gcc; .ci/run does): ${String((err as { stderr?: Buffer }).stderr ?? err)}`);
+      assert.fail(`cannot compile the harness: ${String((err as { stderr?: Buffer }).stderr ?? err)}`);
     }
     ask = (lines) => {
       const r = spawnSync(path.join(dir, 'harness'), { input: lines.join('\n') + '\n', encoding: 'latin1' });
