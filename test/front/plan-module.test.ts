@@ -43,10 +43,13 @@ int main(void) {
             fg_plan *p = fg_plan_parse("k", 1, buf, n);
             int i;
             if (!p) { printf("null\\n"); continue; }
-            printf("%s|%s|%d|%lld|%lld|%d|%lld|%lld|%lld|%lld|%s|%s|%s|", p->abs, p->ttl ? p->ttl : "-", p->invalidates,
+            printf("%s|%s|%d|%lld|%lld|%d|%lld|%lld|%lld|%lld|%s|%s|%s|%lld|", p->abs, p->ttl ? p->ttl : "-", p->invalidates,
                    (long long)p->grace_ms, (long long)p->dirs_until_ms, p->allow_authorized, (long long)p->header_limit,
-                   (long long)p->mtime, (long long)p->ctime, (long long)p->size, p->type, p->etag ? p->etag : "-", p->lm ? p->lm : "-");
+                   (long long)p->mtime, (long long)p->ctime, (long long)p->size, p->type, p->etag ? p->etag : "-", p->lm ? p->lm : "-",
+                   (long long)p->interval_ms);
             for (i = 0; i < p->nstats; i++) printf("%s%s", i ? "," : "", p->stats[i]);
+            printf("|");
+            for (i = 0; i < p->ndirs; i++) printf("%s%s", i ? "," : "", p->dirs[i]);
             printf("|");
             for (i = 0; i < 2 * p->nother; i++) printf("%s%s", i ? "," : "", p->other[i]);
             printf("\\n");
@@ -59,6 +62,18 @@ int main(void) {
             if (!p) { printf("null\\n"); continue; }
             printf("%d\\n", fg_fresh(p, file_ms, now));
             free(p);
+        } else if (strncmp(line, "keep ", 5) == 0) {
+            size_t n = unhex(line + 5, buf);
+            if (!t) t = fg_table_new(10);
+            fg_plan *p = fg_plan_parse("kept", 4, buf, n);
+            if (!p) { printf("null\\n"); continue; }
+            fg_table_put(t, p);
+            printf("ok\\n");
+        } else if (strncmp(line, "dirs ", 5) == 0) {
+            long long now; sscanf(line + 5, "%lld", &now);
+            fg_plan *p = fg_table_get(t, "kept", 4);
+            int ok = fg_dirs_ok(p, now);
+            printf("%d %lld\\n", ok, (long long)p->dirs_until_ms);
         } else if (strncmp(line, "table ", 6) == 0) {
             unsigned max; sscanf(line + 6, "%u", &max);
             if (t) { fg_table_clear(t); free(t); }
@@ -68,7 +83,7 @@ int main(void) {
             char key[256], text[512]; int put = line[0] == 'p';
             sscanf(line + 4, "%255s", key);
             if (put) {
-                snprintf(text, sizeof text, "1\\037/%s\\037\\0370\\0370\\037-1\\0370\\0371000\\0371\\0372\\0373\\037text/html\\037-\\037-\\0370\\0370", key);
+                snprintf(text, sizeof text, "2\\037/%s\\037\\0370\\0370\\037-1\\0370\\0371000\\0371\\0372\\0373\\037text/html\\037-\\037-\\037100\\0370\\0370\\0370", key);
                 fg_plan *p = fg_plan_parse(key, strlen(key), text, strlen(text));
                 fg_table_put(t, p);
                 printf("%u\\n", t->count);
@@ -87,6 +102,8 @@ const hex = (s: string) => Buffer.from(s, 'latin1').toString('hex');
 
 interface PlanFields {
   abs?: string;
+  interval?: number;
+  dirs?: string[];
   ttl?: string;
   invalidates?: boolean;
   grace?: number;
@@ -105,20 +122,23 @@ interface PlanFields {
 function planText(f: PlanFields = {}): string {
   const other = f.other ?? [];
   return [
-    '1',
+    '2',
     f.abs ?? '/d/content/page.html',
     f.ttl ?? '',
     f.invalidates === false ? '0' : '1',
     String(f.grace ?? 0),
-    String(f.due ?? -1),
+    String(f.due ?? ((f.dirs ?? []).length ? 1764400060000 : -1)),
     f.allow ? '1' : '0',
     String(f.limit ?? 15360),
     ...(f.identity ?? ['1764400000123456', '1764400000123999', '1234']),
     f.type ?? 'text/html',
     f.etag === undefined || f.etag === null ? '-' : `+${f.etag}`,
     f.lm === undefined || f.lm === null ? '-' : `+${f.lm}`,
+    String(f.interval ?? 1000),
     String((f.stats ?? []).length),
     ...(f.stats ?? []),
+    String((f.dirs ?? []).length),
+    ...(f.dirs ?? []),
     String(other.length / 2),
     ...other,
   ].join(SEP);
@@ -156,40 +176,68 @@ describe('farmgate_plan.h (the C fast paths\' shared half)', () => {
           etag: '"v1"',
           lm: 'Tue, 01 Dec 2026 10:00:00 GMT',
           stats: ['/d/content/.stat', '/d/.stat'],
+          dirs: ['/d/content'],
+          interval: 250,
           other: ['Cache-Control', 'max-age=60', 'X-Custom', 'a "quoted" \\ value', 'X-Custom', 'second'],
         }),
       )}`,
     ]);
     assert.equal(
       out,
-      '/d/content/page.html|/d/content/page.html.ttl|1|2000|1764400060000|1|15360|1764400000123456|1764400000123999|1234|text/html|"v1"|Tue, 01 Dec 2026 10:00:00 GMT|/d/content/.stat,/d/.stat|Cache-Control,max-age=60,X-Custom,a "quoted" \\ value,X-Custom,second',
+      '/d/content/page.html|/d/content/page.html.ttl|1|2000|1764400060000|1|15360|1764400000123456|1764400000123999|1234|text/html|"v1"|Tue, 01 Dec 2026 10:00:00 GMT|250|/d/content/.stat,/d/.stat|/d/content|Cache-Control,max-age=60,X-Custom,a "quoted" \\ value,X-Custom,second',
     );
     const [none] = ask([`parse ${hex(planText({ etag: null, lm: null, invalidates: false }))}`]);
-    assert.equal(none, '/d/content/page.html|-|0|0|-1|0|15360|1764400000123456|1764400000123999|1234|text/html|-|-||');
+    assert.equal(none, '/d/content/page.html|-|0|0|-1|0|15360|1764400000123456|1764400000123999|1234|text/html|-|-|1000|||');
     // an empty ETag is a stored ETag, not none
     assert.match(ask([`parse ${hex(planText({ etag: '' }))}`])[0]!, /\|text\/html\|\|-\|/);
   });
 
   it('refuses any other text: wrong version, counts, numbers, relative paths, a NUL', () => {
-    const good = planText({ stats: ['/d/.stat'], other: ['A', 'b'] });
+    const good = planText({ stats: ['/d/.stat'], dirs: ['/d/content'], other: ['A', 'b'] });
     const f = good.split(SEP);
+    // 0 version … 14 interval, 15 .stat count, 16 the .stat, 17 folder count, 18 the folder, 19 header count
+    const at = (i: number, v: string) => [...f.slice(0, i), v, ...f.slice(i + 1)].join(SEP);
+    assert.notEqual(ask([`parse ${hex(good)}`])[0], 'null');
     const bad = [
       '',
       'garbage',
-      ['2', ...f.slice(1)].join(SEP),
-      [f[0], 'relative/page.html', ...f.slice(2)].join(SEP),
-      [...f.slice(0, 3), '2', ...f.slice(4)].join(SEP), // invalidates 0|1
-      [...f.slice(0, 4), '12x', ...f.slice(5)].join(SEP), // grace
-      [...f.slice(0, 8), '', ...f.slice(9)].join(SEP), // mtime
-      [...f.slice(0, 12), 'W/"x"', ...f.slice(13)].join(SEP), // ETag without + or -
-      [...f.slice(0, 14), '2', ...f.slice(15)].join(SEP), // .stat count larger than given
-      [...f.slice(0, 14), '1', 'relative/.stat', ...f.slice(16)].join(SEP),
+      at(0, '1'),
+      at(1, 'relative/page.html'),
+      at(3, '2'), // invalidates 0|1
+      at(4, '12x'), // grace
+      at(5, '-1'), // folders, but no check due
+      at(8, ''), // mtime
+      at(12, 'W/"x"'), // ETag without + or -
+      at(14, '0'), // interval
+      at(15, '2'), // more .stat files than given
+      at(16, 'relative/.stat'),
+      at(17, '0'),
+      at(18, 'relative/folder'),
+      at(19, '2'),
+      planText({ due: 1764400060000 }), // a check due, but no folders
       good + SEP + 'extra',
       good.slice(0, -2), // a header without its value
       good.replace('/d/.stat', '/d/.s\u0000tat'),
       planText({ ttl: 'relative.ttl' }),
     ];
     assert.deepEqual(ask(bad.map((b) => `parse ${hex(b)}`)), bad.map(() => 'null'));
+  });
+
+  it('checks the folders again once their check is due, as the Lua does, and declines a folder that became a symlink', async () => {
+    const root = path.join(dir, 'folders');
+    await fs.mkdir(path.join(root, 'content', 'en'), { recursive: true });
+    const dirs = [path.join(root, 'content'), path.join(root, 'content', 'en')];
+    const out = ask([
+      `keep ${hex(planText({ dirs, due: 1000, interval: 250 }))}`,
+      'dirs 999', // not due: no check
+      'dirs 1000', // due: checked, due again 250 ms later
+      'dirs 1100',
+    ]);
+    assert.deepEqual(out, ['ok', '1 1000', '1 1250', '1 1250']);
+    await fs.rename(dirs[1]!, path.join(root, 'content', 'real-en'));
+    await fs.symlink(path.join(root, 'content', 'real-en'), dirs[1]!);
+    const after = ask([`keep ${hex(planText({ dirs, due: 1000, interval: 250 }))}`, 'dirs 999', 'dirs 1000', 'dirs 5000']);
+    assert.deepEqual(after, ['ok', '1 1000', '0 1000', '0 1000']);
   });
 
   it('rounds a file time to milliseconds as farmgate\'s msOf does (Math.round of sec * 1e3 + nsec / 1e6)', () => {

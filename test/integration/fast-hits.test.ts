@@ -123,8 +123,19 @@ async function maxPlans(kind: Kind, dir: string, n: number): Promise<void> {
 const LOADS = { apache: /^LoadModule farmgate_module /m, nginx: /^load_module \S+ngx_http_farmgate_module\.so;$/m };
 const MAIN = { apache: 'httpd.conf', nginx: 'nginx.conf' };
 
-async function startSetup(kind: Kind, render: TestRender, front: Omit<StartFrontOptions, 'config'> = {}): Promise<{ fg: TestFarmgate; front: FrontServer }> {
-  const yaml = oneFarmYaml(render.url, { statfileslevel: 2, statCheckIntervalMs: 60_000, enableTTL: true, headers: ['Content-Type', 'ETag', 'Cache-Control', 'X-Custom'] });
+async function startSetup(
+  kind: Kind,
+  render: TestRender,
+  front: Omit<StartFrontOptions, 'config'> = {},
+  cache: Record<string, unknown> = {},
+): Promise<{ fg: TestFarmgate; front: FrontServer }> {
+  const yaml = oneFarmYaml(render.url, {
+    statfileslevel: 2,
+    statCheckIntervalMs: 60_000,
+    enableTTL: true,
+    headers: ['Content-Type', 'ETag', 'Cache-Control', 'X-Custom'],
+    ...cache,
+  });
   const fg = await startFarmgate(yaml);
   await fs.chmod(fg.dir, 0o755);
   try {
@@ -307,6 +318,37 @@ describe(`the C fast path (${kind}): bounded plans, and --lua-only`, () => {
     }
     assert.deepEqual([...seen].sort(), ['c', 'lua']);
     assert.doesNotMatch(await fs.readFile(s.front.errorLog, 'utf8'), /farmgate: |exit signal|signal \d+/);
+  });
+
+  it('the folders\' symlink check: the module repeats it every statCheckIntervalMs itself, and declines a folder that became a symlink', async () => {
+    const interval = 300;
+    const s = await startSetup(kind, render, {}, { statCheckIntervalMs: interval });
+    setups.push(s);
+    const p = '/content/sub/page.html';
+    await via(s.front, p);
+    assert.equal((await via(s.front, p)).by, 'lua');
+    // Two intervals of requests: every folder check falls due on the way, and the module makes
+    // it itself (the Lua would answer otherwise).
+    const from = Date.now();
+    let n = 0;
+    await waitFor('two folder-check intervals of hits', async () => {
+      const a = await via(s.front, p);
+      assert.equal(a.by, 'c', `request ${++n}`);
+      return Date.now() - from > 2 * interval;
+    });
+    // The folder replaced by a symlink (to the same files, inside the docroot): farmgate's to
+    // judge. The module may answer until its check falls due, never after.
+    const doc = s.fg.docroot('site');
+    await fs.rename(path.join(doc, 'content/sub'), path.join(doc, 'content/sub-real'));
+    await fs.symlink(path.join(doc, 'content/sub-real'), path.join(doc, 'content/sub'));
+    const swapped = Date.now();
+    await waitFor('the module to decline the symlinked folder', async () => {
+      const asked = Date.now();
+      const a = await via(s.front, p);
+      if (a.by === 'c') assert.ok(asked < swapped + interval + 100, `answered by the module ${asked - swapped} ms after the swap`);
+      return a.by !== 'c';
+    });
+    for (let i = 0; i < 3; i++) assert.equal((await via(s.front, p)).by, '-', 'the symlink is farmgate\'s to judge');
   });
 
   it('--lua-only: no module is built or loaded, every hit is the Lua\'s', async () => {

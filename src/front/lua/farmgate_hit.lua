@@ -214,12 +214,15 @@ function M.plan_text(p, identity, plan, other, due, limit)
     if NOT_FOR_C[lower(other[i])] then return nil end
   end
   local f = {
-    "1", p.abs, p.ttl or "", p.invalidates and "1" or "0", string.format("%.0f", farm.gracePeriodMs),
+    "2", p.abs, p.ttl or "", p.invalidates and "1" or "0", string.format("%.0f", farm.gracePeriodMs),
     due == math.huge and "-1" or string.format("%.0f", due), farm.allowAuthorized and "1" or "0",
     string.format("%.0f", limit), identity[1], identity[2], identity[3],
-    plan.type, plan.etag and ("+" .. plan.etag) or "-", plan.lm and ("+" .. plan.lm) or "-", tostring(#p.stats),
+    plan.type, plan.etag and ("+" .. plan.etag) or "-", plan.lm and ("+" .. plan.lm) or "-",
+    string.format("%.0f", farm.statCheckIntervalMs), tostring(#p.stats),
   }
   for i = 1, #p.stats do f[#f + 1] = p.stats[i] end
+  f[#f + 1] = tostring(#p.dirs)
+  for i = 1, #p.dirs do f[#f + 1] = p.dirs[i] end
   f[#f + 1] = tostring(math.floor(#other / 2))
   for i = 1, #other do f[#f + 1] = other[i] end
   for i = 1, #f do

@@ -11,12 +11,13 @@
  * made for; then it declines and the Lua decides (the module only ever narrows the Lua's hits).
  *
  * Text format, fields separated by \037 (the Lua never hands over a plan whose text holds one):
- *   0 "1" (version)   1 file   2 .ttl or ""   3 invalidates 0|1   4 gracePeriodMs
+ *   0 "2" (version)   1 file   2 .ttl or ""   3 invalidates 0|1   4 gracePeriodMs
  *   5 folders' symlink check due (ms since the epoch) or -1 (no folders)   6 allowAuthorized 0|1
  *   7 header limit (the server's Lua compares it with the Cookie header or the request length)
  *   8 mtime   9 ctime   10 size (the server's unit: Apache microseconds, nginx nanoseconds)
  *   11 Content-Type   12 ETag ("+value", or "-": none)   13 Last-Modified (the same)
- *   14 count of .stat files, then them   then the count of other headers, then name, value, ...
+ *   14 statCheckIntervalMs   then the count of .stat files and them, the count of folders
+ *   between the docroot and the file and them, the count of other headers and name, value, ...
  */
 #ifndef FARMGATE_PLAN_H
 #define FARMGATE_PLAN_H
@@ -29,7 +30,7 @@
 #include <time.h>
 
 #define FG_FIELD_SEP '\037'
-#define FG_PLAN_VERSION "1"
+#define FG_PLAN_VERSION "2"
 #define FG_MAX_LIST 256
 /* entries kept per process by default, as the Lua memo tables (farmgate_hit.lua MAX_ENTRIES) */
 #define FG_DEFAULT_MAX_PLANS 10000
@@ -44,7 +45,8 @@ struct fg_plan_s {
     char *ttl; /* its `.ttl`, or NULL without enableTTL */
     int invalidates;
     int64_t grace_ms;
-    int64_t dirs_until_ms; /* -1: no folders */
+    int64_t dirs_until_ms; /* -1: no folders; read and written with fg_dirs_ok() only */
+    int64_t interval_ms;   /* statCheckIntervalMs */
     int allow_authorized;
     int64_t header_limit;
     int64_t mtime, ctime, size;
@@ -53,6 +55,8 @@ struct fg_plan_s {
     char *lm;   /* NULL: none */
     int nstats;
     char **stats;
+    int ndirs;
+    char **dirs; /* the folders between the docroot and the file, which must not be symlinks */
     int nother;
     char **other; /* name, value, name, value, ... */
 };
@@ -97,13 +101,13 @@ static fg_plan *fg_plan_parse(const char *key, size_t keylen, const char *text, 
 {
     size_t nfields = 1, f = 0, i;
     char **fields, *copy;
-    int64_t n, nstats, nother;
+    int64_t n, nstats, ndirs, nother;
     fg_plan *p;
     for (i = 0; i < len; i++) {
         if (text[i] == '\0') return NULL;
         if (text[i] == FG_FIELD_SEP) nfields++;
     }
-    if (nfields < 16 || nfields > 16 + 3 * FG_MAX_LIST) return NULL;
+    if (nfields < 18 || nfields > 18 + 4 * FG_MAX_LIST) return NULL;
     p = malloc(sizeof *p + nfields * sizeof(char *) + keylen + 1 + len + 1);
     if (p == NULL) return NULL;
     memset(p, 0, sizeof *p);
@@ -139,17 +143,25 @@ static fg_plan *fg_plan_parse(const char *key, size_t keylen, const char *text, 
     else if (strcmp(fields[12], "-") != 0) goto bad;
     if (fields[13][0] == '+') p->lm = fields[13] + 1;
     else if (strcmp(fields[13], "-") != 0) goto bad;
-    if (!fg_parse_int(fields[14], &nstats) || nstats < 0 || nstats > FG_MAX_LIST || (size_t)(16 + nstats) > nfields) goto bad;
+    if (!fg_parse_int(fields[14], &p->interval_ms) || p->interval_ms < 1) goto bad;
+    if (!fg_parse_int(fields[15], &nstats) || nstats < 0 || nstats > FG_MAX_LIST || (size_t)(18 + nstats) > nfields) goto bad;
     p->nstats = (int)nstats;
-    p->stats = fields + 15;
-    if (!fg_parse_int(fields[15 + nstats], &nother) || nother < 0 || nother > FG_MAX_LIST ||
-        (size_t)(16 + nstats + 2 * nother) != nfields)
+    p->stats = fields + 16;
+    if (!fg_parse_int(fields[16 + nstats], &ndirs) || ndirs < 0 || ndirs > FG_MAX_LIST || (size_t)(18 + nstats + ndirs) > nfields)
+        goto bad;
+    p->ndirs = (int)ndirs;
+    p->dirs = fields + 17 + nstats;
+    if (!fg_parse_int(fields[17 + nstats + ndirs], &nother) || nother < 0 || nother > FG_MAX_LIST ||
+        (size_t)(18 + nstats + ndirs + 2 * nother) != nfields)
         goto bad;
     p->nother = (int)nother;
-    p->other = fields + 16 + nstats;
+    p->other = fields + 18 + nstats + ndirs;
     for (i = 0; i < (size_t)p->nstats; i++)
         if (p->stats[i][0] != '/') goto bad;
+    for (i = 0; i < (size_t)p->ndirs; i++)
+        if (p->dirs[i][0] != '/') goto bad;
     if (p->ttl && p->ttl[0] != '/') goto bad;
+    if ((p->ndirs == 0) != (p->dirs_until_ms == -1)) goto bad;
     return p;
 bad:
     free(p);
@@ -171,6 +183,23 @@ static int fg_fresh(const fg_plan *p, int64_t file_ms, int64_t now_ms)
             return !(stat_ms >= file_ms && now_ms - stat_ms >= p->grace_ms);
         }
     }
+    return 1;
+}
+
+/* The folders' symlink check, as the Lua's folders_ok(): while it is not due, 1; when due, every
+   folder between the docroot and the file is lstat()ed again, and must be a real folder (1, and
+   the check is due again statCheckIntervalMs later) or the Lua decides (0: a symlink is
+   farmgate's to judge). Threads may run it at once on a shared plan: the due time is one
+   atomic word, and a check run twice is only a check run twice. */
+static int fg_dirs_ok(fg_plan *p, int64_t now_ms)
+{
+    struct stat st;
+    int i;
+    int64_t due = __atomic_load_n(&p->dirs_until_ms, __ATOMIC_RELAXED);
+    if (due < 0 || now_ms < due) return 1;
+    for (i = 0; i < p->ndirs; i++)
+        if (lstat(p->dirs[i], &st) != 0 || !S_ISDIR(st.st_mode)) return 0;
+    __atomic_store_n(&p->dirs_until_ms, now_ms + p->interval_ms, __ATOMIC_RELAXED);
     return 1;
 }
 
@@ -210,10 +239,10 @@ static fg_table *fg_table_new(unsigned int max)
     return t;
 }
 
-static const fg_plan *fg_table_get(const fg_table *t, const char *key, size_t keylen)
+static fg_plan *fg_table_get(const fg_table *t, const char *key, size_t keylen)
 {
     uint32_t h = fg_hash(key, keylen);
-    const fg_plan *p;
+    fg_plan *p;
     for (p = t->bucket[h % FG_BUCKETS]; p; p = p->next)
         if (p->hash == h && p->keylen == keylen && memcmp(p->key, key, keylen) == 0) return p;
     return NULL;

@@ -8,7 +8,8 @@
  * Host, and answers the same request line next time without entering Lua: the same `stat`
  * calls (the file, the nearest `.stat`, `.ttl`), the same freshness rule, the same replayed
  * headers, the same hand-over to Apache's default handler. Whenever anything differs from what
- * the plan was made for (the file's identity, the folders' symlink check is due, a conditional
+ * the plan was made for (the file's identity, a folder on the way that became a symlink, which
+ * it checks every statCheckIntervalMs as the Lua does, a conditional
  * or Range request, an Authorization header or an auth cookie, a big Cookie, an internal
  * redirect, a subrequest), it declines and the Lua decides: this module can only narrow what
  * the Lua would do, never widen it.
@@ -124,14 +125,14 @@ static int request_fits(request_rec *r, const fg_plan *p)
 }
 
 /* Answers the hit as the Lua's try_hit does, or returns DECLINED. Called with the lock held. */
-static int answer(request_rec *r, const fg_plan *p)
+static int answer(request_rec *r, fg_plan *p)
 {
     struct stat st;
     /* the Lua's now: r:clock(), apr_time_now() in microseconds, rounded to milliseconds */
     apr_int64_t now = fg_floor((double)apr_time_now() / 1000.0 + 0.5);
     int i;
     if (!request_fits(r, p)) return DECLINED;
-    if (p->dirs_until_ms >= 0 && now >= p->dirs_until_ms) return DECLINED;
+    if (!fg_dirs_ok(p, now)) return DECLINED;
     if (lstat(p->abs, &st) != 0 || !S_ISREG(st.st_mode)) return DECLINED;
     if (us_of(&st.st_mtim) != p->mtime || us_of(&st.st_ctim) != p->ctime || (apr_int64_t)st.st_size != p->size) return DECLINED;
     if (!fg_fresh(p, fg_ms_of(&st.st_mtim), now)) return DECLINED;
@@ -153,7 +154,7 @@ static int answer(request_rec *r, const fg_plan *p)
 static int fg_pre_translate(request_rec *r)
 {
     const char *key;
-    const fg_plan *p;
+    fg_plan *p;
     int rv = DECLINED;
     if (r->main || r->prev || !fg_enabled(r) || r->the_request == NULL) return DECLINED;
     if (apr_table_get(r->headers_in, "X-Farmgate-Decide")) return DECLINED;

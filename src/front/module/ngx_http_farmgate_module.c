@@ -9,8 +9,9 @@
  * request URI), and answers the same request next time before the Lua runs: the same `stat`
  * calls (the file, the nearest `.stat`, `.ttl`), the same freshness rule, the same replayed
  * headers, then nginx's static handler sends the file from the named location @farmgate_hit.
- * Whenever anything differs from what the plan was made for (the file's identity, the folders'
- * symlink check is due, a conditional or Range request, Authorization or an auth cookie, a
+ * Whenever anything differs from what the plan was made for (the file's identity, a folder on
+ * the way that became a symlink, which it checks every statCheckIntervalMs as the Lua does, a
+ * conditional or Range request, Authorization or an auth cookie, a
  * request near farmgate's header limit, an internal redirect, a subrequest), it declines and the
  * Lua decides: this module can only narrow what the Lua would do, never widen it.
  *
@@ -275,7 +276,7 @@ static ngx_int_t set_headers(ngx_http_request_t *r, const fg_plan *p)
 }
 
 /* The plan's answer, or NGX_DECLINED. */
-static ngx_int_t answer(ngx_http_request_t *r, const fg_plan *p, fg_main_conf_t *mc)
+static ngx_int_t answer(ngx_http_request_t *r, fg_plan *p, fg_main_conf_t *mc)
 {
     struct stat st;
     ngx_time_t *tp = ngx_timeofday();
@@ -284,7 +285,7 @@ static ngx_int_t answer(ngx_http_request_t *r, const fg_plan *p, fg_main_conf_t 
     ngx_http_variable_value_t *file;
     size_t len = ngx_strlen(p->abs);
     if (!request_fits(r, p)) return NGX_DECLINED;
-    if (p->dirs_until_ms >= 0 && now >= p->dirs_until_ms) return NGX_DECLINED;
+    if (!fg_dirs_ok(p, now)) return NGX_DECLINED;
     if (lstat(p->abs, &st) != 0 || !S_ISREG(st.st_mode)) return NGX_DECLINED;
     if (ns_of(&st.st_mtim) != p->mtime || ns_of(&st.st_ctim) != p->ctime || (int64_t)st.st_size != p->size) return NGX_DECLINED;
     if (!fg_fresh(p, fg_ms_of(&st.st_mtim), now)) return NGX_DECLINED;
@@ -310,7 +311,7 @@ static ngx_int_t fg_rewrite_handler(ngx_http_request_t *r)
 {
     fg_loc_conf_t *lc = ngx_http_get_module_loc_conf(r, ngx_http_farmgate_module);
     fg_main_conf_t *mc;
-    const fg_plan *p;
+    fg_plan *p;
     ngx_str_t *key;
     ngx_int_t rc;
     if (!lc->enabled || plans == NULL || r != r->main || r->internal) return NGX_DECLINED;
