@@ -222,7 +222,6 @@ static ngx_table_elt_t *push_header(ngx_http_request_t *r, const char *name, con
     ngx_table_elt_t *h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) return NULL;
     h->hash = 1;
-    h->key.data = (u_char *)name;
     h->key.len = ngx_strlen(name);
     h->value.len = ngx_strlen(value);
     /* the plan may be replaced before the response is written: the request keeps copies */
@@ -239,8 +238,9 @@ static ngx_table_elt_t *push_header(ngx_http_request_t *r, const char *name, con
     return h;
 }
 
-/* The response headers the Lua sets for this plan: Content-Type, the stored headers, ETag and
-   Last-Modified (a stored one, or none: nginx's own from the file is suppressed), X-Cache. */
+/* The response headers the Lua's hit has, in its order: Content-Type, the stored headers,
+   X-Cache, ETag and Last-Modified (a stored one, or none: nginx's own from the file is
+   suppressed). */
 static ngx_int_t set_headers(ngx_http_request_t *r, const fg_plan *p)
 {
     ngx_table_elt_t *h;
@@ -261,6 +261,7 @@ static ngx_int_t set_headers(ngx_http_request_t *r, const fg_plan *p)
     r->headers_out.content_type_lowcase = NULL;
     for (i2 = 0; i2 < p->nother; i2++)
         if (push_header(r, p->other[2 * i2], p->other[2 * i2 + 1]) == NULL) return NGX_ERROR;
+    if (push_header(r, "X-Cache", "HIT") == NULL) return NGX_ERROR;
     if (p->etag) {
         if ((h = push_header(r, "ETag", p->etag)) == NULL) return NGX_ERROR;
         r->headers_out.etag = h;
@@ -271,7 +272,6 @@ static ngx_int_t set_headers(ngx_http_request_t *r, const fg_plan *p)
     if ((h = push_header(r, "Last-Modified", p->lm ? p->lm : "")) == NULL) return NGX_ERROR;
     if (!p->lm) h->hash = 0;
     r->headers_out.last_modified = h;
-    if (push_header(r, "X-Cache", "HIT") == NULL) return NGX_ERROR;
     return NGX_OK;
 }
 
