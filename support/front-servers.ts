@@ -5,12 +5,13 @@
 // of the test process, and is stopped by its PID: never by name.
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsConstants, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../src/config/index.js';
+import { findExecutable } from '../src/front/build-module.js';
 import { generateFront } from '../src/front/generate.js';
 
 export interface FrontServer {
@@ -52,20 +53,7 @@ export function freePort(): Promise<number> {
 }
 
 /** Full path of an executable found on PATH or in the sbin folders (apache2 lives in /usr/sbin). */
-export function binaryPath(name: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin'];
-  for (const dir of dirs) {
-    if (dir === '') continue;
-    const p = path.join(dir, name);
-    try {
-      accessSync(p, fsConstants.X_OK);
-      return p;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
+export const binaryPath = findExecutable;
 
 /** Whether `name` is installed (so a test can fail with a clear message instead of skipping). */
 export function hasBinary(name: string): boolean {

@@ -17,8 +17,8 @@ import { promisify } from 'node:util';
 
 export type BuiltModule = { readonly built: string } | { readonly skipped: string };
 
-/** An executable on PATH (or in the sbin folders), or undefined. */
-function onPath(name: string): string | undefined {
+/** An executable on PATH (or in the sbin folders, where apache2 lives), or undefined. */
+export function findExecutable(name: string): string | undefined {
   const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin'];
   for (const d of dirs) {
     if (d === '') continue;
@@ -39,7 +39,7 @@ function onPath(name: string): string | undefined {
  * it, with every hit answered by mod_lua.
  */
 export async function buildApacheModule(dir: string): Promise<BuiltModule> {
-  const apxs = onPath('apxs') ?? onPath('apxs2');
+  const apxs = findExecutable('apxs') ?? findExecutable('apxs2');
   if (!apxs) return { skipped: 'apxs not found (apt-get install apache2-dev): hits are answered by mod_lua alone, about half as fast' };
   const work = path.join(dir, 'module');
   await fs.mkdir(work, { recursive: true });
@@ -76,11 +76,11 @@ ngx_module_deps="$ngx_addon_dir/farmgate_plan.h"
  */
 export async function buildNginxModule(dir: string, progress: (line: string) => void = () => {}): Promise<BuiltModule> {
   const run = promisify(execFile);
-  const nginx = onPath('nginx');
+  const nginx = findExecutable('nginx');
   if (!nginx || !existsSync(path.join(NGINX_DEV_SRC, 'configure')) || !existsSync(path.join(NGINX_DEV_SRC, 'conf_flags'))) {
     return { skipped: `nginx's sources not found in ${NGINX_DEV_SRC} (apt-get install nginx-dev): hits are answered by the Lua alone, more slowly` };
   }
-  if (!onPath('cc') && !onPath('gcc')) return { skipped: 'no C compiler (apt-get install gcc): hits are answered by the Lua alone, more slowly' };
+  if (!findExecutable('cc') && !findExecutable('gcc')) return { skipped: 'no C compiler (apt-get install gcc): hits are answered by the Lua alone, more slowly' };
   const sources = await Promise.all(['ngx_http_farmgate_module.c', 'farmgate_plan.h'].map((f) => fs.readFile(path.join(moduleSourceDir(), f))));
   const version = (await run(nginx, ['-V'])).stderr;
   const key = createHash('sha256').update(sources[0]!).update(sources[1]!).update(version).digest('hex').slice(0, 16);

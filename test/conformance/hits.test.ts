@@ -11,23 +11,13 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEPLOYMENTS, startDeployment, type Deployment } from '../helpers/deployments.js';
-import { httpRequest, oneFarmYaml, rawRequest, tempDir } from '../helpers/farmgate.js';
+import { comparableHeaders, httpRequest, oneFarmYaml, rawRequest, tempDir } from '../helpers/farmgate.js';
 import { startRender, type RenderReply, type TestRender } from '../helpers/render.js';
 
 const HOST = 'site.local';
 const BODY = Buffer.from('<!doctype html><p>' + '0123456789'.repeat(100) + '</p>\n');
 const STORED = ['Content-Type', 'Cache-Control', 'Expires', 'Last-Modified', 'ETag', 'Content-Disposition', 'X-Custom'];
 const LM = 'Tue, 01 Dec 2026 10:00:00 GMT';
-
-/** The headers a response is compared on: all but the connection's own and the server's name. */
-function comparable(h: Headers): Record<string, string> {
-  const skip = new Set(['date', 'server', 'connection', 'keep-alive', 'transfer-encoding']);
-  const out: Record<string, string> = {};
-  h.forEach((v, k) => {
-    if (!skip.has(k)) out[k] = v;
-  });
-  return out;
-}
 
 interface Answer {
   status: number;
@@ -37,7 +27,7 @@ interface Answer {
 
 async function ask(base: string, p: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Answer> {
   const res = await httpRequest(base + p, { host: HOST, headers, method });
-  return { status: res.status, headers: comparable(res.headers), body: await res.text() };
+  return { status: res.status, headers: comparableHeaders(res.headers), body: await res.text() };
 }
 
 async function farmgateHits(d: Deployment): Promise<number> {

@@ -76,7 +76,7 @@ int main(void) {
             printf("%d %lld\\n", ok, (long long)p->dirs_until_ms);
         } else if (strncmp(line, "table ", 6) == 0) {
             unsigned max; sscanf(line + 6, "%u", &max);
-            if (t) { fg_table_clear(t); free(t); }
+            fg_table_free(&t);
             t = fg_table_new(max);
             printf("ok\\n");
         } else if (strncmp(line, "put ", 4) == 0 || strncmp(line, "get ", 4) == 0) {

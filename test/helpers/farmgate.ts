@@ -140,3 +140,13 @@ ${cacheLines}
     flushRoutes: ["/content/**"]
 ${extra}`;
 }
+
+/** The headers a response is compared on: all but the connection's own and the server's name. */
+export function comparableHeaders(h: Headers): Record<string, string> {
+  const skip = new Set(['date', 'server', 'connection', 'keep-alive', 'transfer-encoding']);
+  const out: Record<string, string> = {};
+  h.forEach((v, k) => {
+    if (!skip.has(k)) out[k] = v;
+  });
+  return out;
+}

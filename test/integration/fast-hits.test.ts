@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { httpRequest, oneFarmYaml, startFarmgate, type TestFarmgate } from '../helpers/farmgate.js';
+import { comparableHeaders, httpRequest, oneFarmYaml, startFarmgate, type TestFarmgate } from '../helpers/farmgate.js';
 import { startRender, type TestRender } from '../helpers/render.js';
 import { waitFor } from '../helpers/wait.js';
 import { existsSync } from 'node:fs';
@@ -28,18 +28,9 @@ interface Answer {
   body: string;
 }
 
-function comparable(h: Headers): Record<string, string> {
-  const skip = new Set(['date', 'server', 'connection', 'keep-alive', 'transfer-encoding']);
-  const out: Record<string, string> = {};
-  h.forEach((v, k) => {
-    if (!skip.has(k)) out[k] = v;
-  });
-  return out;
-}
-
 async function ask(base: string, p: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Answer> {
   const res = await httpRequest(base + p, { host: HOST, headers, method });
-  return { status: res.status, headers: comparable(res.headers), body: await res.text() };
+  return { status: res.status, headers: comparableHeaders(res.headers), body: await res.text() };
 }
 
 async function logLines(front: FrontServer): Promise<string[]> {

@@ -263,6 +263,15 @@ static void fg_table_clear(fg_table *t)
     t->count = 0;
 }
 
+/* Frees the table and its plans; *t becomes NULL. */
+static void fg_table_free(fg_table **t)
+{
+    if (*t == NULL) return;
+    fg_table_clear(*t);
+    free(*t);
+    *t = NULL;
+}
+
 /* Takes ownership of p: it replaces the plan of the same key, or joins the table. */
 static void fg_table_put(fg_table *t, fg_plan *p)
 {

@@ -192,11 +192,7 @@ static int fg_take_plan(request_rec *r)
 static apr_status_t cleanup_plans(void *data)
 {
     (void)data;
-    if (plans) {
-        fg_table_clear(plans);
-        free(plans);
-        plans = NULL;
-    }
+    fg_table_free(&plans);
     return APR_SUCCESS;
 }
 

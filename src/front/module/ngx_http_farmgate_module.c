@@ -122,11 +122,7 @@ static ngx_int_t fg_init_process(ngx_cycle_t *cycle)
 static void fg_exit_process(ngx_cycle_t *cycle)
 {
     (void)cycle;
-    if (plans) {
-        fg_table_clear(plans);
-        free(plans);
-        plans = NULL;
-    }
+    fg_table_free(&plans);
 }
 
 /* ---------------------------------------------------------------- the Lua's memo key */
