@@ -11,7 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEPLOYMENTS, startDeployment, type Deployment } from '../helpers/deployments.js';
-import { comparableHeaders, httpRequest, oneFarmYaml, rawRequest, tempDir } from '../helpers/farmgate.js';
+import { comparableAnswer, httpRequest, oneFarmYaml, rawRequest, tempDir, type ComparableAnswer } from '../helpers/farmgate.js';
 import { startRender, type RenderReply, type TestRender } from '../helpers/render.js';
 
 const HOST = 'site.local';
@@ -19,16 +19,9 @@ const BODY = Buffer.from('<!doctype html><p>' + '0123456789'.repeat(100) + '</p>
 const STORED = ['Content-Type', 'Cache-Control', 'Expires', 'Last-Modified', 'ETag', 'Content-Disposition', 'X-Custom'];
 const LM = 'Tue, 01 Dec 2026 10:00:00 GMT';
 
-interface Answer {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
-async function ask(base: string, p: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Answer> {
-  const res = await httpRequest(base + p, { host: HOST, headers, method });
-  return { status: res.status, headers: comparableHeaders(res.headers), body: await res.text() };
-}
+type Answer = ComparableAnswer;
+const ask = (base: string, p: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Answer> =>
+  comparableAnswer(base + p, { host: HOST, headers, method });
 
 async function farmgateHits(d: Deployment): Promise<number> {
   const text = await d.fg.app.metrics.registry.getSingleMetricAsString('farmgate_requests_total');

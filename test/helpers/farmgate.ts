@@ -150,3 +150,16 @@ export function comparableHeaders(h: Headers): Record<string, string> {
   });
   return out;
 }
+
+/** A response as the conformance and fast-path tests compare it. */
+export interface ComparableAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** A request (fresh connection), answered as status, comparableHeaders() and body text. */
+export async function comparableAnswer(url: string, init: TestRequestInit = {}): Promise<ComparableAnswer> {
+  const res = await httpRequest(url, init);
+  return { status: res.status, headers: comparableHeaders(res.headers), body: await res.text() };
+}

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { comparableHeaders, httpRequest, oneFarmYaml, startFarmgate, type TestFarmgate } from '../helpers/farmgate.js';
+import { comparableAnswer, httpRequest, oneFarmYaml, startFarmgate, type ComparableAnswer, type TestFarmgate } from '../helpers/farmgate.js';
 import { startRender, type TestRender } from '../helpers/render.js';
 import { waitFor } from '../helpers/wait.js';
 import { existsSync } from 'node:fs';
@@ -22,16 +22,9 @@ type Kind = 'apache' | 'nginx';
 
 const HOST = 'site.local';
 
-interface Answer {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
-async function ask(base: string, p: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Answer> {
-  const res = await httpRequest(base + p, { host: HOST, headers, method });
-  return { status: res.status, headers: comparableHeaders(res.headers), body: await res.text() };
-}
+type Answer = ComparableAnswer;
+const ask = (base: string, p: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Answer> =>
+  comparableAnswer(base + p, { host: HOST, headers, method });
 
 async function logLines(front: FrontServer): Promise<string[]> {
   const text = await fs.readFile(front.accessLog, 'utf8').catch(() => '');
